@@ -1,0 +1,2 @@
+// The benchmark program (written in the next commit).
+int main() {}

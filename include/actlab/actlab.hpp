@@ -1,0 +1,8 @@
+// The umbrella header: everything actlab offers.
+#pragma once
+
+#include "actlab/autograd.hpp"
+#include "actlab/gradcheck.hpp"
+#include "actlab/memory.hpp"
+#include "actlab/ops.hpp"
+#include "actlab/tensor.hpp"

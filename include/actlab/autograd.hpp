@@ -1,0 +1,176 @@
+// Reverse-mode autograd. Each differentiable op computes its output, then (only when grad mode
+// is on and some input requires grad) records one Node holding a backward closure. backward()
+// gathers the nodes reachable from a scalar, runs them in reverse creation order (the tape),
+// and frees what each node saved as soon as it has run.
+//
+// Writing an op with its own gradient (see examples/custom_layer.cpp):
+//
+//   Tensor square(const Tensor& x) {
+//     Tensor y = Tensor::empty(x.shape());
+//     ... y[i] = x[i] * x[i] ...
+//     record("square", y, {x}, [xs = save(x)](const Tensor& gy, GradSink& sink) {
+//       const float* xv = xs.data();
+//       GradSink::Target dx = sink.target(0);   // dx += 2 x gy  (or = when fresh)
+//       ...
+//     });
+//     return y;
+//   }
+//
+// Capture tensors only through save(): it drops their history (no reference cycles, no deep
+// chains) and lets backward detect a value that was changed in place after it was saved.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "actlab/tensor.hpp"
+
+namespace actlab {
+
+// Whether ops record nodes on this thread.
+bool grad_enabled();
+
+// Turns recording off for its scope (nestable), as torch.no_grad().
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// A tensor kept for backward: its storage and shape without its history, and the storage
+// version it had. Saving costs a reference count, not an allocation.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const Tensor& t);
+  // The saved values; these throw if they were modified in place since they were saved.
+  const float* data() const;
+  Tensor tensor() const;
+  const Shape& shape() const { return shape_; }
+
+ private:
+  void check_version() const;
+  std::shared_ptr<detail::Storage> storage_;
+  Shape shape_;
+  uint64_t version_ = 0;
+};
+inline SavedTensor save(const Tensor& t) { return SavedTensor(t); }
+
+class Node;
+
+// What a node's backward writes the gradients of its inputs into.
+class GradSink {
+ public:
+  struct Target {
+    float* data;      // laid out as the input (its shape, row-major)
+    bool accumulate;  // true: add to what is there; false: assign (the buffer is uninitialised)
+
+    // Writes value_at(k), or adds it when accumulating, for k in [0, n).
+    template <class F>
+    void write(int64_t n, F value_at) const {
+      if (accumulate) {
+        for (int64_t k = 0; k < n; ++k) data[k] += value_at(k);
+      } else {
+        for (int64_t k = 0; k < n; ++k) data[k] = value_at(k);
+      }
+    }
+  };
+
+  explicit GradSink(Node& node) : node_(node) {}
+  // Whether input i wants a gradient at all.
+  bool needs(int i) const;
+  // The buffer for input i's gradient, to be written in place by a kernel.
+  Target target(int i);
+  // Adds a computed gradient to input i's; a gradient of a broadcast shape is summed down to
+  // the input's shape first.
+  void add(int i, const Tensor& grad);
+
+ private:
+  Node& node_;
+};
+
+// One recorded op. Edges say where each input's gradient goes: into the node that made the
+// input, or into the grad of a leaf tensor, or nowhere.
+class Node {
+ public:
+  static constexpr int kMaxInputs = 4;
+
+  Node(const char* name, std::initializer_list<Tensor> inputs);
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  const char* name() const { return name_; }
+  uint64_t sequence() const { return sequence_; }
+  int num_inputs() const { return num_inputs_; }
+
+  // Runs backward from `root` (one element): accumulates gradients into leaves.
+  static void run_backward(const Tensor& root);
+
+ protected:
+  virtual void apply(const Tensor& grad_output, GradSink& sink) = 0;
+  virtual void release_saved() = 0;
+
+ private:
+  friend class GradSink;
+  struct Edge {
+    std::shared_ptr<Node> node;                  // input made by an op
+    std::shared_ptr<detail::TensorImpl> leaf;    // input is a leaf requiring grad
+    Shape shape;
+  };
+  Tensor& grad_slot(int i);
+
+  const char* name_;
+  uint64_t sequence_;
+  uint64_t visit_mark_ = 0;
+  bool released_ = false;
+  int num_inputs_ = 0;
+  Edge edges_[kMaxInputs];
+  Tensor grad_;  // gradient of this node's output, accumulated during backward
+};
+
+namespace detail {
+template <class Backward>
+class FunctionNode final : public Node {
+ public:
+  FunctionNode(const char* name, std::initializer_list<Tensor> inputs, Backward&& fn)
+      : Node(name, inputs), fn_(std::move(fn)) {}
+
+ protected:
+  void apply(const Tensor& grad_output, GradSink& sink) override { (*fn_)(grad_output, sink); }
+  void release_saved() override { fn_.reset(); }
+
+ private:
+  std::optional<Backward> fn_;
+};
+
+bool should_record(std::initializer_list<Tensor> inputs);
+void attach(Tensor& output, std::shared_ptr<Node> node);
+}  // namespace detail
+
+// Records `backward` as the gradient of `output` with respect to `inputs`, if grad mode is on
+// and some input requires grad. `backward(grad_output, sink)` must write or add each needed
+// input gradient into `sink` (accumulate, never overwrite, when Target::accumulate is true).
+template <class Backward>
+void record(const char* name, Tensor& output, std::initializer_list<Tensor> inputs,
+            Backward&& backward) {
+  if (!detail::should_record(inputs)) return;
+  using Fn = std::decay_t<Backward>;
+  detail::attach(output, std::make_shared<detail::FunctionNode<Fn>>(
+                             name, inputs, Fn(std::forward<Backward>(backward))));
+}
+
+namespace autograd {
+// Nodes alive in the process (for tests of graph lifetime).
+int64_t live_nodes();
+}  // namespace autograd
+
+}  // namespace actlab

@@ -1,0 +1,50 @@
+// Reduction loops; see reduce.hpp.
+#include "kernels/reduce.hpp"
+
+#include <algorithm>
+
+namespace actlab::kernels {
+
+float sum(const float* x, int64_t n) {
+  constexpr int kLanes = 8;
+  float partial[kLanes] = {};
+  int64_t k = 0;
+  for (; k + kLanes <= n; k += kLanes)
+    for (int j = 0; j < kLanes; ++j) partial[j] += x[k + j];
+  float total = 0.f;
+  for (; k < n; ++k) total += x[k];
+  for (float p : partial) total += p;
+  return total;
+}
+
+void sum_dim(const float* x, int64_t outer, int64_t n, int64_t inner, float scale, float* out) {
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* block = x + o * n * inner;
+    float* row = out + o * inner;
+    if (inner == 1) {
+      row[0] = scale * sum(block, n);
+      continue;
+    }
+    std::fill(row, row + inner, 0.f);
+    for (int64_t k = 0; k < n; ++k)
+      for (int64_t i = 0; i < inner; ++i) row[i] += block[k * inner + i];
+    for (int64_t i = 0; i < inner; ++i) row[i] *= scale;
+  }
+}
+
+void expand_dim(const float* g, int64_t outer, int64_t n, int64_t inner, float scale, float* dx,
+                bool accumulate) {
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* row = g + o * inner;
+    for (int64_t k = 0; k < n; ++k) {
+      float* dst = dx + (o * n + k) * inner;
+      if (accumulate) {
+        for (int64_t i = 0; i < inner; ++i) dst[i] += scale * row[i];
+      } else {
+        for (int64_t i = 0; i < inner; ++i) dst[i] = scale * row[i];
+      }
+    }
+  }
+}
+
+}  // namespace actlab::kernels

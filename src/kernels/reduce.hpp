@@ -1,0 +1,19 @@
+// Raw reduction loops: whole sums and sums along one dimension, and the broadcast back.
+// A tensor reduced along a dimension is viewed as [outer, n, inner].
+#pragma once
+
+#include <cstdint>
+
+namespace actlab::kernels {
+
+// Sum of x[0..n), with eight independent partial sums (vectorisable, deterministic).
+float sum(const float* x, int64_t n);
+
+// out[o, i] = scale * sum_k x[o, k, i].
+void sum_dim(const float* x, int64_t outer, int64_t n, int64_t inner, float scale, float* out);
+
+// dx[o, k, i] = (or +=) scale * g[o, i]: the gradient of sum_dim.
+void expand_dim(const float* g, int64_t outer, int64_t n, int64_t inner, float scale, float* dx,
+                bool accumulate);
+
+}  // namespace actlab::kernels

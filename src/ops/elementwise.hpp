@@ -1,0 +1,18 @@
+// Helpers shared by the elementwise ops: map a function over a tensor into a new one.
+#pragma once
+
+#include "actlab/tensor.hpp"
+
+namespace actlab::ops {
+
+// y[k] = f(x[k]) in a new tensor of x's shape.
+template <class F>
+Tensor map(const Tensor& x, F f) {
+  Tensor y = Tensor::empty(x.shape());
+  const float* in = x.data();
+  float* out = y.mutable_data();
+  for (int64_t k = 0, n = x.numel(); k < n; ++k) out[k] = f(in[k]);
+  return y;
+}
+
+}  // namespace actlab::ops
