@@ -4,5 +4,6 @@
 #include "actlab/autograd.hpp"
 #include "actlab/gradcheck.hpp"
 #include "actlab/memory.hpp"
+#include "actlab/nn/module.hpp"
 #include "actlab/ops.hpp"
 #include "actlab/tensor.hpp"

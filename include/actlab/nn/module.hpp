@@ -1,0 +1,72 @@
+// nn::Module: the base of every layer. A module registers its parameters and sub-modules by
+// name (in registration order, as PyTorch), so named_parameters() walks the whole tree:
+// "0.weight", "up.bias", ... Modules are neither copied nor moved: the registry points at
+// their members.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actlab/tensor.hpp"
+
+namespace actlab {
+
+// The generator that layers draw their initial weights from when none is given;
+// manual_seed resets it (as torch.manual_seed).
+Generator& default_generator();
+void manual_seed(uint64_t seed);
+
+namespace nn {
+
+class Module {
+ public:
+  Module() = default;
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  virtual Tensor forward(const Tensor& x) = 0;
+  // forward, then the forward hooks of this module.
+  Tensor operator()(const Tensor& x);
+
+  // A short description such as "Linear(in=2, out=3, bias=true)".
+  virtual std::string describe() const = 0;
+
+  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  std::vector<Tensor> parameters() const;
+  std::vector<std::pair<std::string, Module*>> named_children() const { return children_; }
+  // This module and every module below it, depth first, with dotted names ("" for this one).
+  std::vector<std::pair<std::string, Module*>> named_modules();
+
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  // Called after every forward with (module, input, output); used by diagnostics to watch
+  // activations without touching the model's code. Returns an id for remove_forward_hook.
+  using ForwardHook = std::function<void(Module&, const Tensor&, const Tensor&)>;
+  int add_forward_hook(ForwardHook hook);
+  void remove_forward_hook(int id);
+
+ protected:
+  // Registers a parameter member (made a leaf requiring grad) under `name`.
+  void register_parameter(std::string name, Tensor* parameter);
+  // Registers a sub-module member under `name`.
+  void register_module(std::string name, Module* child);
+
+ private:
+  std::vector<std::pair<std::string, Tensor*>> parameters_;
+  std::vector<std::pair<std::string, Module*>> children_;
+  std::vector<std::pair<int, ForwardHook>> hooks_;
+  int next_hook_id_ = 0;
+  bool training_ = true;
+};
+
+// The number of scalar parameters in a module tree.
+int64_t count_parameters(const Module& module);
+
+}  // namespace nn
+}  // namespace actlab
