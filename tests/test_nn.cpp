@@ -109,6 +109,11 @@ TEST_CASE("init schemes give the documented spread", "[nn][init]") {
   normal.std = 0.5f;
   nn::init::apply(layer, normal, gen);
   CHECK(sample_std(layer.weight) == Approx(0.5).epsilon(0.03));
+  // No nonlinearity given: PyTorch's defaults (kaiming: relu's gain; xavier: gain 1).
+  nn::init::apply(layer, scheme("kaiming_normal", ""), gen);
+  CHECK(sample_std(layer.weight) == Approx(std::sqrt(2.0 / 400)).epsilon(0.03));
+  nn::init::apply(layer, scheme("xavier_normal", ""), gen);
+  CHECK(sample_std(layer.weight) == Approx(std::sqrt(2.0 / 700)).epsilon(0.03));
   nn::init::apply(layer, scheme("zeros", "relu"), gen);
   CHECK(max_abs(layer.weight) == 0.f);
   CHECK_THROWS_WITH(nn::init::apply(layer, scheme("he", "relu"), gen),

@@ -13,8 +13,10 @@ Tensor Sequential::forward(const Tensor& x) {
   return h;
 }
 
-std::string Sequential::describe() const {
-  std::string out = "Sequential(";
+std::string Sequential::describe() const { return describe_as("Sequential"); }
+
+std::string Sequential::describe_as(const char* type_name) const {
+  std::string out = std::string(type_name) + "(";
   for (size_t i = 0; i < layers_.size(); ++i)
     out += fmt::format("{}\n  ({}): {}", i == 0 ? "" : ",", i, layers_[i]->describe());
   return out + (layers_.empty() ? ")" : "\n)");

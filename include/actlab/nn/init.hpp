@@ -34,7 +34,8 @@ struct Scheme {
   // named with the gain of `nonlinearity`, the bias zero; "normal": N(0, std^2) weight, zero
   // bias; "zeros": both zero.
   std::string name = "pytorch_default";
-  std::string nonlinearity = "relu";
+  // Empty means PyTorch's defaults: gain 1 for xavier, relu's sqrt(2) for kaiming.
+  std::string nonlinearity;
   float param = 0.01f;  // leaky_relu's slope for the gain
   float std = 0.01f;    // for "normal"
 };

@@ -31,6 +31,10 @@ class Sequential : public Module {
   size_t size() const { return layers_.size(); }
   Module& operator[](size_t i) { return *layers_.at(i); }
 
+ protected:
+  // The layers, one per line, under the given type name.
+  std::string describe_as(const char* type_name) const;
+
  private:
   std::vector<std::shared_ptr<Module>> layers_;
 };
