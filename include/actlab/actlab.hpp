@@ -3,6 +3,7 @@
 
 #include "actlab/autograd.hpp"
 #include "actlab/gradcheck.hpp"
+#include "actlab/loss.hpp"
 #include "actlab/memory.hpp"
 #include "actlab/nn/module.hpp"
 #include "actlab/ops.hpp"
