@@ -7,4 +7,5 @@
 #include "actlab/memory.hpp"
 #include "actlab/nn/module.hpp"
 #include "actlab/ops.hpp"
+#include "actlab/optim.hpp"
 #include "actlab/tensor.hpp"
