@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <utility>
 
 #include "actlab/autograd.hpp"
 
@@ -83,9 +82,17 @@ float softmax_cross_entropy_row(const float* x, int64_t C, int64_t t, float eps,
 
 // ---- binary_cross_entropy_with_logits ------------------------------------------------------
 
+// log(1 + e) for e in [0, 1] within 3 ulp (checked over every float there), by Kahan's trick
+// (Goldberg 1991, "What every computer scientist should know about floating-point
+// arithmetic", Theorem 4): glibc 2.36's log1pf is about three times slower than its logf.
+float log1p_unit(float e) {
+  const float u = 1.f + e;
+  return u == 1.f ? e : std::log(u) * e / (u - 1.f);
+}
+
 // -t log sigmoid(x) - (1 - t) log(1 - sigmoid(x)), rewritten so that exp only sees -|x| <= 0.
 float bce_with_logits(float x, float t) {
-  return std::max(x, 0.f) - x * t + std::log1p(std::exp(-std::abs(x)));
+  return std::max(x, 0.f) - x * t + log1p_unit(std::exp(-std::abs(x)));
 }
 
 // 1 / (1 + e^-x), with exp evaluated only at -|x| so that no intermediate overflows.
