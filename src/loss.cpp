@@ -1,6 +1,7 @@
-// The losses of loss.hpp. Each computes its mean in one pass over its inputs, records one node,
-// and writes each input's gradient in one pass in backward. Sums run in double: a loss averages
-// many terms, and float32 sums of thousands of them would drift in the last digits.
+// The losses of loss.hpp. Each computes its mean in one sweep over its inputs (cross_entropy
+// works row by row: max, exp and sum, normalise), records one node, and writes each input's
+// gradient in one pass in backward. Sums run in double: a loss averages many terms, and
+// float32 sums of thousands of them would drift in the last digits.
 #include "actlab/loss.hpp"
 
 #include <fmt/format.h>
