@@ -11,4 +11,5 @@
 #include "actlab/nn/sequential.hpp"
 #include "actlab/ops.hpp"
 #include "actlab/optim.hpp"
+#include "actlab/serialize.hpp"
 #include "actlab/tensor.hpp"
