@@ -147,5 +147,73 @@ void reject_unknown_fields(const nlohmann::json& spec, const std::vector<std::st
   }
 }
 
+const std::string& field_name(const Field& field) {
+  return std::visit([](const auto& f) -> const std::string& { return f.name; }, field);
+}
+
+namespace {
+
+nlohmann::json read_choice(const nlohmann::json& spec, const ChoiceField& field,
+                           const FieldPath& path) {
+  const auto it = spec.find(field.name);
+  if (it == spec.end()) return field.fallback;
+  const auto& known = field.choices;
+  if (it->is_string() && std::find(known.begin(), known.end(), it->get<std::string>()) != known.end())
+    return *it;
+  const std::string near = it->is_string() ? closest_match(it->get<std::string>(), known) : "";
+  throw FieldError(child(path, field.name),
+                   fmt::format("expected one of {}, found {}{}", fmt::join(known, ", "),
+                               found_text(*it),
+                               near.empty() ? "" : fmt::format("; did you mean \"{}\"?", near)));
+}
+
+nlohmann::json read_bool(const nlohmann::json& spec, const BoolField& field,
+                         const FieldPath& path) {
+  const auto it = spec.find(field.name);
+  if (it == spec.end()) return field.fallback;
+  if (!it->is_boolean())
+    throw FieldError(child(path, field.name),
+                     fmt::format("expected true or false, found {}", found_text(*it)));
+  return *it;
+}
+
+nlohmann::json read_field(const nlohmann::json& spec, const Field& field, const FieldPath& path) {
+  if (const auto* f = std::get_if<NumberField>(&field)) return read_number(spec, *f, path);
+  if (const auto* f = std::get_if<ChoiceField>(&field)) return read_choice(spec, *f, path);
+  if (const auto* f = std::get_if<BoolField>(&field)) return read_bool(spec, *f, path);
+  const auto& custom = std::get<CustomField>(field);
+  const auto it = spec.find(custom.name);
+  return custom.check(it == spec.end() ? custom.fallback : *it, child(path, custom.name));
+}
+
+nlohmann::json field_schema(const Field& field) {
+  if (const auto* f = std::get_if<NumberField>(&field)) return json_schema(*f);
+  if (const auto* f = std::get_if<ChoiceField>(&field))
+    return {{"enum", f->choices}, {"default", f->fallback}, {"description", f->help}};
+  if (const auto* f = std::get_if<BoolField>(&field))
+    return {{"type", "boolean"}, {"default", f->fallback}, {"description", f->help}};
+  return std::get<CustomField>(field).schema;
+}
+
+}  // namespace
+
+nlohmann::json resolve_fields(const nlohmann::json& spec, const std::vector<Field>& fields,
+                              const FieldPath& path, const std::string& owner) {
+  if (!spec.is_object())
+    throw FieldError(path, fmt::format("expected an object, found {}", found_text(spec)));
+  std::vector<std::string> known;
+  for (const Field& field : fields) known.push_back(field_name(field));
+  reject_unknown_fields(spec, known, path, owner);
+  nlohmann::json resolved = nlohmann::json::object();
+  for (const Field& field : fields) resolved[field_name(field)] = read_field(spec, field, path);
+  return resolved;
+}
+
+nlohmann::json fields_schema(const std::vector<Field>& fields) {
+  nlohmann::json properties = nlohmann::json::object();
+  for (const Field& field : fields) properties[field_name(field)] = field_schema(field);
+  return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
+}
+
 }  // namespace detail
 }  // namespace actlab

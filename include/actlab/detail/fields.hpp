@@ -3,8 +3,10 @@
 // expected and what was found ("task.arms: expected an integer >= 2, found 1").
 #pragma once
 
+#include <functional>
 #include <limits>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -60,6 +62,39 @@ nlohmann::json json_schema(const NumberField& field);
 // int64 JSON numbers, reals as doubles.
 nlohmann::json read_number(const nlohmann::json& spec, const NumberField& field,
                            const FieldPath& path);
+
+// A string field taking one of a few values.
+struct ChoiceField {
+  std::string name;
+  std::vector<std::string> choices;
+  std::string fallback;
+  std::string help;
+};
+
+struct BoolField {
+  std::string name;
+  bool fallback = false;
+  std::string help;
+};
+
+// A field with a rule of its own (a list, a union, a nested spec): `check` returns the value
+// to keep, or throws FieldError at the given path.
+struct CustomField {
+  std::string name;
+  nlohmann::json fallback;
+  nlohmann::json schema;  // its JSON Schema property
+  std::function<nlohmann::json(const nlohmann::json& value, const FieldPath& path)> check;
+};
+
+using Field = std::variant<NumberField, ChoiceField, BoolField, CustomField>;
+const std::string& field_name(const Field& field);
+
+// Checks an object spec against its fields: each one read (or defaulted), unknown ones
+// rejected as reject_unknown_fields does. Returns the resolved spec.
+nlohmann::json resolve_fields(const nlohmann::json& spec, const std::vector<Field>& fields,
+                              const FieldPath& path, const std::string& owner);
+// The JSON Schema of such a spec: its properties, and no others.
+nlohmann::json fields_schema(const std::vector<Field>& fields);
 
 // Throws FieldError at the first key of `spec` not in `known`, listing the known names and
 // suggesting the closest; `owner` says whose fields they are (`task "spirals"`).
