@@ -285,12 +285,12 @@ struct Range {
 };
 
 // The SVG path of a series: one subpath per run of drawable points, so that a skipped value
-// leaves a gap; a lone point becomes a dot (a zero-length line drawn with round caps).
+// leaves a gap; a lone point becomes a dot (a small circle that the stroke fills).
 std::string series_path(const Frame& f, const Series& s, bool log_y) {
   std::string d;
   size_t run = 0;
   const auto end_run = [&] {
-    if (run == 1) d += "h0";
+    if (run == 1) d += "m-1.5 0a1.5 1.5 0 1 0 3 0a1.5 1.5 0 1 0-3 0";
     run = 0;
   };
   for (size_t i = 0; i < s.y.size(); ++i) {
@@ -375,7 +375,9 @@ void render(std::string& out, const BarChart& chart, bool small) {
   if (ys.empty()) {
     draw_no_data(out, width, height);
   } else {
-    if (!chart.log_y) ys.add(0);
+    // Bars rise from zero, or on a log axis from below the lowest bar, which would otherwise
+    // have no height when it sits on a decade.
+    ys.add(chart.log_y ? ys.lo * 0.99 : 0);
     const auto n = static_cast<double>(chart.values.size());
     Frame f = layout(width, height, Axis{0, n, false, {}},
                      covering_axis(ys.lo, ys.hi, chart.log_y, small ? 4 : 6), chart.y_label, 24);

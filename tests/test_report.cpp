@@ -443,6 +443,22 @@ TEST_CASE("a log axis has decade ticks and leaves out values that are not positi
         2);
 }
 
+TEST_CASE("bars rise from zero, or on a log axis from below the lowest bar", "[report]") {
+  Document doc("bars");
+  doc.add(BarChart{"signed", "", false, {"a", "b"}, {-2, 3}});
+  doc.add(BarChart{"log", "", true, {"a", "b", "c", "d"}, {1, 30, 0, 2000}});
+  const Parsed p = parse_ok(doc.html());
+  const std::vector<int> bars = p.find("rect", "bar");
+  REQUIRE(bars.size() == 2 + 3);  // 0 has no place on a log axis
+  const auto attr = [&](int bar, const char* name) {
+    return std::stod(p.elements[static_cast<size_t>(bar)].attrs.at(name));
+  };
+  // The negative bar hangs below the positive one's base: both meet at zero.
+  CHECK(attr(bars[0], "y") == Approx(attr(bars[1], "y") + attr(bars[1], "height")).margin(0.11));
+  for (int bar : bars) CHECK(attr(bar, "height") > 1);  // the bar of 1 too, on a decade
+  CHECK(y_tick_labels(p, 1).front() == "0.1");
+}
+
 TEST_CASE("a linear axis has nice tick labels without float noise", "[report]") {
   Document doc("linear");
   doc.add(LineChart{"accuracy", "", "", false, {{"a", {0, 1, 2, 3}, {0.31, 0.52, 0.77, 0.9}}}});
@@ -472,7 +488,7 @@ TEST_CASE("NaN and Inf values leave gaps and never reach the page", "[report]") 
   // {1, 0.5} {0.4, 0.3} {0.2}: three pieces, the last a lone point drawn as a dot.
   const std::string& d = p.elements[static_cast<size_t>(paths[0])].attrs.at("d");
   CHECK(subpaths(d) == 3);
-  CHECK(d.ends_with("h0"));
+  CHECK(d.ends_with("a1.5 1.5 0 1 0-3 0"));
   CHECK(subpaths(p.elements[static_cast<size_t>(paths[1])].attrs.at("d")) == 2);
   CHECK(subpaths(p.elements[static_cast<size_t>(paths[2])].attrs.at("d")) == 3);
   CHECK(p.find("rect", "bar").size() == 1);
