@@ -207,7 +207,16 @@ LineChart three_curves() {
   return chart;
 }
 
-// A resolution x resolution boundary whose class is `cls_at(x, y)` on [-1, 1]^2.
+// Calls f(x, y) at the centre of each cell of a resolution x resolution grid over [-1, 1]^2,
+// in DecisionBoundary's order: row-major, row 0 at y = -1.
+template <class F>
+void for_each_cell(int64_t resolution, F f) {
+  for (int64_t r = 0; r < resolution; ++r)
+    for (int64_t c = 0; c < resolution; ++c)
+      f(-1 + 2 * (c + 0.5) / resolution, -1 + 2 * (r + 0.5) / resolution);
+}
+
+// A boundary over [-1, 1]^2 whose cell at (x, y) holds class cls_at(x, y).
 template <class F>
 DecisionBoundary boundary(int64_t resolution, int num_classes, F cls_at) {
   DecisionBoundary db;
@@ -216,22 +225,17 @@ DecisionBoundary boundary(int64_t resolution, int num_classes, F cls_at) {
   db.x_min = db.y_min = -1;
   db.x_max = db.y_max = 1;
   db.num_classes = num_classes;
-  for (int64_t r = 0; r < resolution; ++r)
-    for (int64_t c = 0; c < resolution; ++c) {
-      const double x = -1 + 2 * (c + 0.5) / resolution, y = -1 + 2 * (r + 0.5) / resolution;
-      db.cls.push_back(cls_at(x, y));
-    }
+  for_each_cell(resolution, [&](double x, double y) { db.cls.push_back(cls_at(x, y)); });
   return db;
 }
 
+// A disc of class 1 in class 0, surer away from its rim, with points on two rings.
 DecisionBoundary circle_boundary(int64_t resolution) {
   DecisionBoundary db =
       boundary(resolution, 2, [](double x, double y) { return x * x + y * y < 0.4 ? 1 : 0; });
-  for (int64_t r = 0; r < resolution; ++r)
-    for (int64_t c = 0; c < resolution; ++c) {
-      const double x = -1 + 2 * (c + 0.5) / resolution, y = -1 + 2 * (r + 0.5) / resolution;
-      db.confidence.push_back(static_cast<float>(std::min(1.0, 3 * std::abs(x * x + y * y - 0.4))));
-    }
+  for_each_cell(resolution, [&](double x, double y) {
+    db.confidence.push_back(static_cast<float>(std::min(1.0, 3 * std::abs(x * x + y * y - 0.4))));
+  });
   for (int i = 0; i < 300; ++i) {
     const double a = 0.37 * i, radius = (i % 2) ? 0.4 : 0.85;
     db.points.push_back({radius * std::cos(a), radius * std::sin(a), i % 2});
