@@ -12,5 +12,6 @@
 #include "actlab/nn/sequential.hpp"
 #include "actlab/ops.hpp"
 #include "actlab/optim.hpp"
+#include "actlab/report.hpp"
 #include "actlab/serialize.hpp"
 #include "actlab/tensor.hpp"
