@@ -101,7 +101,7 @@ TEST_CASE("sum and mean: all, along each dim, keepdim", "[ops][reduce]") {
   CHECK_THROWS_WITH(sum(m, 2), "sum: dim 2 is out of range for shape [2, 3]");
 }
 
-TEST_CASE("reshape is a view with -1 inference; transpose copies", "[ops][shape]") {
+TEST_CASE("reshape is a view with -1 inference, transpose copies", "[ops][shape]") {
   Tensor m = T({1, 2, 3, 4, 5, 6}, {2, 3});
   Tensor r = reshape(m, {3, -1});
   CHECK(r.shape() == std::vector<int64_t>{3, 2});

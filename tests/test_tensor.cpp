@@ -37,7 +37,7 @@ TEST_CASE("storage is 64-byte aligned", "[tensor]") {
   }
 }
 
-TEST_CASE("copying a handle shares data; clone and copy_ copy values", "[tensor]") {
+TEST_CASE("copying a handle shares data, clone and copy_ copy values", "[tensor]") {
   Tensor a = Tensor::from_vector({1, 2}, {2});
   Tensor b = a;
   b.mutable_data()[0] = 9.f;

@@ -39,6 +39,13 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);       // copies
 // ---- linear algebra ------------------------------------------------------------------------
 // [N, K] x [K, M] -> [N, M]: one cblas_sgemm forward, one per input gradient backward.
 Tensor matmul(const Tensor& a, const Tensor& b);
+// x [..., in], weight [out, in], bias [out] or undefined -> x W^T + b [..., out], fused.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+// ---- regularisation ------------------------------------------------------------------------
+// Inverted dropout: in training, zeroes each element with probability p and scales the rest by
+// 1 / (1 - p); the identity otherwise.
+Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
 
 // ---- activations (torch.nn.functional names and defaults) -----------------------------------
 // Elementwise unless stated. Kinks follow PyTorch: relu'(0) = 0, leaky_relu'(0) =

@@ -1,0 +1,105 @@
+// Reading the fields of a JSON spec (a task, a model, an optimiser): each field checked
+// against its rule, defaults filled in, and errors that name the field's path, what was
+// expected and what was found ("task.arms: expected an integer >= 2, found 1").
+#pragma once
+
+#include <functional>
+#include <limits>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actlab/tensor.hpp"
+
+namespace actlab {
+
+// A bad field in a spec. The path is kept apart from the reason so that a caller that holds
+// the spec inside a larger document can re-root it (`within`) or print it as a JSON pointer.
+class FieldError : public Error {
+ public:
+  FieldError(std::vector<std::string> path, std::string reason);
+  const std::vector<std::string>& path() const { return path_; }
+  const std::string& reason() const { return reason_; }
+  std::string dotted_path() const;   // task.arms
+  std::string pointer_path() const;  // /task/arms (RFC 6901 escapes)
+  FieldError within(const std::string& parent) const;  // the same error one level deeper
+
+ private:
+  std::vector<std::string> path_;
+  std::string reason_;
+};
+
+namespace detail {
+
+using FieldPath = std::vector<std::string>;
+FieldPath child(FieldPath path, const std::string& name);
+
+// A numeric field: an integer or a real number within [lo, hi] (ends open when asked),
+// with the value it takes when the spec leaves it out.
+struct NumberField {
+  std::string name;
+  bool integer = false;
+  double fallback = 0.0;
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  bool lo_open = false;
+  bool hi_open = false;
+  std::string help;  // one line, for docs and --help
+};
+
+// "an integer >= 2", "a number in (0, 1)": what the field accepts, as error messages say it.
+std::string expected_text(const NumberField& field);
+// A value as an error message shows it: its JSON, shortened when long.
+std::string found_text(const nlohmann::json& value);
+
+// The field as a JSON Schema property: type, bounds, default and description.
+nlohmann::json json_schema(const NumberField& field);
+
+// The field's value in `spec` (an object), or its fallback when absent; throws FieldError at
+// path + name when the value is of the wrong type or out of range. Integers come back as
+// int64 JSON numbers, reals as doubles.
+nlohmann::json read_number(const nlohmann::json& spec, const NumberField& field,
+                           const FieldPath& path);
+
+// A string field taking one of a few values.
+struct ChoiceField {
+  std::string name;
+  std::vector<std::string> choices;
+  std::string fallback;
+  std::string help;
+};
+
+struct BoolField {
+  std::string name;
+  bool fallback = false;
+  std::string help;
+};
+
+// A field with a rule of its own (a list, a union, a nested spec): `check` returns the value
+// to keep, or throws FieldError at the given path.
+struct CustomField {
+  std::string name;
+  nlohmann::json fallback;
+  nlohmann::json schema;  // its JSON Schema property
+  std::function<nlohmann::json(const nlohmann::json& value, const FieldPath& path)> check;
+};
+
+using Field = std::variant<NumberField, ChoiceField, BoolField, CustomField>;
+const std::string& field_name(const Field& field);
+
+// Checks an object spec against its fields: each one read (or defaulted), unknown ones
+// rejected as reject_unknown_fields does. Returns the resolved spec.
+nlohmann::json resolve_fields(const nlohmann::json& spec, const std::vector<Field>& fields,
+                              const FieldPath& path, const std::string& owner);
+// The JSON Schema of such a spec: its properties, and no others.
+nlohmann::json fields_schema(const std::vector<Field>& fields);
+
+// Throws FieldError at the first key of `spec` not in `known`, listing the known names and
+// suggesting the closest; `owner` says whose fields they are (`task "spirals"`).
+void reject_unknown_fields(const nlohmann::json& spec, const std::vector<std::string>& known,
+                           const FieldPath& path, const std::string& owner);
+
+}  // namespace detail
+}  // namespace actlab
