@@ -3,6 +3,7 @@
 // per op in the table), the kinks and extremes where implementations differ, the seed's
 // softmax temperatures, and the exact error messages.
 #include <catch2/catch.hpp>
+
 #include <cmath>
 #include <functional>
 #include <map>

@@ -2,14 +2,13 @@
 // kernels/activations.hpp run by `pointwise`, which records the one backward they share:
 // dx = g * f'(saved), where saved is the output for functors whose derivative is a function of
 // it (sigmoid, tanh) and the input otherwise.
-#include "kernels/activations.hpp"
-
 #include <fmt/format.h>
 
 #include <vector>
 
 #include "actlab/autograd.hpp"
 #include "actlab/ops.hpp"
+#include "kernels/activations.hpp"
 #include "kernels/reduce.hpp"
 #include "ops/elementwise.hpp"
 

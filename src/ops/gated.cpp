@@ -1,7 +1,5 @@
 // gated_activation: act(gate) * up fused, the core of GLU-family feed-forward blocks, with its
 // backward beneath: one pass over gate and up each way, whatever the activation.
-#include "kernels/gated.hpp"
-
 #include <fmt/format.h>
 
 #include <string>
@@ -9,6 +7,7 @@
 #include "actlab/autograd.hpp"
 #include "actlab/ops.hpp"
 #include "kernels/activations.hpp"
+#include "kernels/gated.hpp"
 
 namespace actlab {
 namespace {

@@ -3,13 +3,12 @@
 // dx = (g - softmax sum(g)) / T. The kernels work on contiguous rows; softmax along any other
 // dimension moves that dimension last in a scratch copy (rare, and it keeps the math in one
 // place).
-#include "kernels/softmax.hpp"
-
 #include <fmt/format.h>
 
 #include "actlab/autograd.hpp"
 #include "actlab/ops.hpp"
 #include "kernels/broadcast.hpp"
+#include "kernels/softmax.hpp"
 #include "ops/dim.hpp"
 
 namespace actlab {
