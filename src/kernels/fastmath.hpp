@@ -104,10 +104,11 @@ inline float log1p(float u) {
   const float s2 = s * s;
   const float log_w =
       static_cast<float>(e) * kLn2 + (2.f * s + s * s2 * detail::polynomial(s2, kAtanh));
-  // The bit manipulation above is meaningless for w = 0, inf, NaN or negative w.
-  const float special =
-      w == 0.f ? -kInf : (w == kInf ? kInf : std::numeric_limits<float>::quiet_NaN());
-  return w > 0.f && w < kInf ? log_w : special;
+  // The bit manipulation above is meaningless for w = 0, inf, NaN or negative w. (Nested
+  // selects on w alone: with && in the condition the loops around it stopped vectorising.)
+  const float finite_or_nan = w < kInf ? log_w : w;  // log(inf) = inf; NaN stays NaN
+  const float at_or_below_zero = w == 0.f ? -kInf : std::numeric_limits<float>::quiet_NaN();
+  return w > 0.f ? finite_or_nan : at_or_below_zero;
 }
 
 inline float tanh(float x) {

@@ -27,11 +27,14 @@ Tensor pointwise(const char* name, const Tensor& x, F f) {
   record(name, y, {x}, [s = save(saved), f](const Tensor& g, GradSink& sink) {
     const float* gv = g.data();
     const float* sv = s.data();
+    // A local copy: the compiler can see that the gradient buffer does not alias it, and keeps
+    // its parameters in registers (read through the closure, leaky_relu's backward ran 5x slower).
+    const F local = f;
     sink.target(0).write(g.numel(), [&](int64_t k) {
       if constexpr (kDerivativeFromOutput<F>) {
-        return gv[k] * f.derivative_from_output(sv[k]);
+        return gv[k] * local.derivative_from_output(sv[k]);
       } else {
-        return gv[k] * f.derivative(sv[k]);
+        return gv[k] * local.derivative(sv[k]);
       }
     });
   });
