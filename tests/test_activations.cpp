@@ -196,6 +196,9 @@ const std::vector<OpCase> kActivations = {
     {"gated gelu (GeGLU)", {{3, 4}, {3, 4}}, gated("gelu")},
     {"gated gelu_tanh", {{3, 4}, {3, 4}}, gated("gelu_tanh")},
     {"gated silu (SwiGLU)", {{3, 4}, {3, 4}}, gated("silu")},
+    // gate and up one tensor: both gradients land in one buffer.
+    {"gated gelu, gate = up", {{3, 4}},
+     [](auto& x) { return gated_activation(x[0], x[0], "gelu"); }},
 };
 
 }  // namespace

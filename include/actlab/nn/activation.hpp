@@ -73,7 +73,8 @@ class LeakyReLU final : public Module {
 };
 
 // The slope for x < 0 is learned: one shared value, or one per channel (dim 1 of the input).
-// Its "weight" gets no weight decay by default (He et al. 2015).
+// He et al. (2015) train it without weight decay (decay pulls it to 0, towards ReLU): leave
+// "weight" out of the optimiser's decay.
 class PReLU final : public Module {
  public:
   explicit PReLU(int64_t num_parameters = 1, float init = 0.25f);
