@@ -6,6 +6,7 @@
 #include "actlab/gradcheck.hpp"
 #include "actlab/loss.hpp"
 #include "actlab/memory.hpp"
+#include "actlab/nn/activation.hpp"
 #include "actlab/nn/init.hpp"
 #include "actlab/nn/linear.hpp"
 #include "actlab/nn/module.hpp"

@@ -2,6 +2,7 @@
 #include "kernels/reduce.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace actlab::kernels {
 
@@ -13,6 +14,33 @@ float sum(const float* x, int64_t n) {
     for (int j = 0; j < kLanes; ++j) partial[j] += x[k + j];
   float total = 0.f;
   for (; k < n; ++k) total += x[k];
+  for (float p : partial) total += p;
+  return total;
+}
+
+float max(const float* x, int64_t n) {
+  constexpr int kLanes = 16;
+  // v replaces m when larger or NaN; once m is NaN nothing replaces it.
+  const auto larger = [](float m, float v) { return (v > m || v != v) ? v : m; };
+  float partial[kLanes];
+  std::fill(partial, partial + kLanes, -std::numeric_limits<float>::infinity());
+  int64_t k = 0;
+  for (; k + kLanes <= n; k += kLanes)
+    for (int j = 0; j < kLanes; ++j) partial[j] = larger(partial[j], x[k + j]);
+  float m = -std::numeric_limits<float>::infinity();
+  for (; k < n; ++k) m = larger(m, x[k]);
+  for (float p : partial) m = larger(m, p);
+  return m;
+}
+
+float dot(const float* a, const float* b, int64_t n) {
+  constexpr int kLanes = 8;
+  float partial[kLanes] = {};
+  int64_t k = 0;
+  for (; k + kLanes <= n; k += kLanes)
+    for (int j = 0; j < kLanes; ++j) partial[j] += a[k + j] * b[k + j];
+  float total = 0.f;
+  for (; k < n; ++k) total += a[k] * b[k];
   for (float p : partial) total += p;
   return total;
 }

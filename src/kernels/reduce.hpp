@@ -9,6 +9,13 @@ namespace actlab::kernels {
 // Sum of x[0..n), with eight independent partial sums (vectorisable, deterministic).
 float sum(const float* x, int64_t n);
 
+// Largest of x[0..n) (-inf when n = 0; NaN when any element is NaN), with sixteen
+// independent lanes, as a float max reduction is not vectorised otherwise.
+float max(const float* x, int64_t n);
+
+// sum_k a[k] b[k], with eight independent partial sums (vectorisable, deterministic).
+float dot(const float* a, const float* b, int64_t n);
+
 // out[o, i] = scale * sum_k x[o, k, i].
 void sum_dim(const float* x, int64_t outer, int64_t n, int64_t inner, float scale, float* out);
 

@@ -1,20 +1,11 @@
 // sum and mean, over everything or along one dimension (keepdim as in PyTorch).
-#include <fmt/format.h>
-
 #include "actlab/autograd.hpp"
 #include "actlab/ops.hpp"
 #include "kernels/reduce.hpp"
+#include "ops/dim.hpp"
 
 namespace actlab {
 namespace {
-
-int64_t normalize_dim(int64_t dim, const Shape& shape, const char* op) {
-  const int64_t nd = shape.size();
-  const int64_t d = dim < 0 ? dim + nd : dim;
-  if (d < 0 || d >= nd)
-    throw Error(fmt::format("{}: dim {} is out of range for shape {}", op, dim, shape.str()));
-  return d;
-}
 
 // scale * sum of all elements; its gradient is scale * g everywhere.
 Tensor scaled_total(const char* name, const Tensor& x, float scale) {
@@ -30,7 +21,7 @@ Tensor scaled_total(const char* name, const Tensor& x, float scale) {
 Tensor scaled_sum_dim(const char* name, const Tensor& x, int64_t dim, bool keepdim,
                       bool divide_by_count) {
   const Shape& in = x.shape();
-  const int64_t d = normalize_dim(dim, in, name);
+  const int64_t d = ops::normalize_dim(dim, in, name);
   int64_t outer = 1;
   int64_t inner = 1;
   Shape out_shape;
