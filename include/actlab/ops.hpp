@@ -77,5 +77,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim = -1, float temperature = 1.f);
 // activation "sigmoid" (GLU), "relu" (ReGLU), "gelu" (GeGLU), "gelu_tanh" or "silu"/"swish"
 // (SwiGLU). gate and up must have the same shape.
 Tensor gated_activation(const Tensor& gate, const Tensor& up, const std::string& activation);
+// The activations gated_activation takes.
+const std::vector<std::string>& gate_activation_names();
 
 }  // namespace actlab

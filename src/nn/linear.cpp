@@ -74,9 +74,10 @@ void kaiming_normal_(Tensor& w, float gain, Generator& gen) {
 void apply(Linear& layer, const Scheme& scheme, Generator& gen) {
   Tensor& w = layer.weight;
   const bool kaiming = scheme.name.starts_with("kaiming");
+  const bool uses_gain = kaiming || scheme.name.starts_with("xavier");
   const std::string nonlinearity =
       !scheme.nonlinearity.empty() ? scheme.nonlinearity : kaiming ? "relu" : "linear";
-  const float gain = calculate_gain(nonlinearity, scheme.param);
+  const float gain = uses_gain ? calculate_gain(nonlinearity, scheme.param) : 1.f;
   const float default_bound = 1.f / std::sqrt(static_cast<float>(fan_in(w)));
   if (scheme.name == "pytorch_default") uniform_(w, default_bound, gen);
   else if (scheme.name == "xavier_uniform") xavier_uniform_(w, gain, gen);

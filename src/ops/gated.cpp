@@ -1,6 +1,7 @@
 // gated_activation: act(gate) * up fused, the core of GLU-family feed-forward blocks, with its
 // backward beneath: one pass over gate and up each way, whatever the activation.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <string>
 
@@ -12,8 +13,6 @@
 namespace actlab {
 namespace {
 
-constexpr const char* kGateActivations = "sigmoid, relu, gelu, gelu_tanh, silu (or swish)";
-
 // Calls visit(functor) for the gate activation named `name`.
 template <class Visit>
 Tensor with_gate_activation(const std::string& name, Visit&& visit) {
@@ -23,7 +22,7 @@ Tensor with_gate_activation(const std::string& name, Visit&& visit) {
   if (name == "gelu_tanh") return visit(kernels::GeluTanh{});
   if (name == "silu" || name == "swish") return visit(kernels::Silu{});
   throw Error(fmt::format("gated_activation: unknown activation \"{}\"; expected one of {}", name,
-                          kGateActivations));
+                          fmt::join(gate_activation_names(), ", ")));
 }
 
 template <class Act>
@@ -47,6 +46,12 @@ Tensor gated(const Tensor& gate, const Tensor& up, Act act) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& gate_activation_names() {
+  static const std::vector<std::string> names = {"sigmoid", "relu", "gelu", "gelu_tanh", "silu",
+                                                 "swish"};
+  return names;
+}
 
 Tensor gated_activation(const Tensor& gate, const Tensor& up, const std::string& activation) {
   if (gate.shape() != up.shape())

@@ -1,0 +1,68 @@
+// FeedForward and GatedFeedForward blocks.
+#include "actlab/nn/ffn.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "actlab/nn/activation.hpp"
+#include "actlab/ops.hpp"
+
+namespace actlab::nn {
+
+FeedForward::FeedForward(int64_t d_model, int64_t d_ff, const nlohmann::json& activation, bool bias,
+                         Generator& gen)
+    : up(d_model, d_ff, bias, gen), down(d_ff, d_model, bias, gen), act(make_activation(activation)) {
+  register_module("up", &up);
+  register_module("act", act.get());
+  register_module("down", &down);
+}
+
+Tensor FeedForward::forward(const Tensor& x) { return down((*act)(up(x))); }
+
+std::string FeedForward::describe() const {
+  return fmt::format("FeedForward(d_model={}, d_ff={}, activation={})", up.in_features(),
+                     up.out_features(), act->describe());
+}
+
+std::string gate_activation_for(const std::string& kind) {
+  if (kind == "glu") return "sigmoid";
+  if (kind == "reglu") return "relu";
+  if (kind == "geglu") return "gelu";
+  if (kind == "swiglu" || kind == "swish") return "silu";
+  return kind;
+}
+
+GatedFeedForward::GatedFeedForward(int64_t d_model, int64_t d_ff, std::string gate_activation,
+                                   bool bias, Generator& gen)
+    : gate(d_model, d_ff, bias, gen),
+      up(d_model, d_ff, bias, gen),
+      down(d_ff, d_model, bias, gen),
+      gate_activation_(gate_activation_for(gate_activation)) {
+  const auto& known = gate_activation_names();
+  if (std::find(known.begin(), known.end(), gate_activation_) == known.end())
+    throw Error(fmt::format("GatedFeedForward: unknown gate activation \"{}\"; expected one of "
+                            "{} or a kind: glu, reglu, geglu, swiglu",
+                            gate_activation, fmt::join(known, ", ")));
+  register_module("gate", &gate);
+  register_module("up", &up);
+  register_module("down", &down);
+}
+
+Tensor GatedFeedForward::forward(const Tensor& x) {
+  return down(gated_activation(gate(x), up(x), gate_activation_));
+}
+
+std::string GatedFeedForward::describe() const {
+  return fmt::format("GatedFeedForward(d_model={}, d_ff={}, gate_activation={})",
+                     gate.in_features(), gate.out_features(), gate_activation_);
+}
+
+int64_t matched_gated_d_ff(int64_t d_ff) {
+  const double two_thirds = 2.0 * static_cast<double>(d_ff) / 3.0;
+  return std::max<int64_t>(8, static_cast<int64_t>(std::llround(two_thirds / 8.0)) * 8);
+}
+
+}  // namespace actlab::nn
