@@ -1,0 +1,122 @@
+// The trainer: builds the task, model, loss and optimiser a Config describes, trains with
+// mini-batches, evaluates on the test split every eval_every steps, and watches the model
+// (per-layer activation statistics and gradient norms) through forward hooks, without touching
+// the model's code. Deterministic for a config, seed and thread count.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actlab/config.hpp"
+#include "actlab/data.hpp"
+#include "actlab/nn/module.hpp"
+#include "actlab/optim.hpp"
+
+namespace actlab {
+
+// Where a model's activations can be watched: the output of an activation module, or the input
+// of a layer that consumes one (a gated FFN's `down`, whose input is act(gate) * up).
+struct ActivationSite {
+  std::string name;        // "layer 1" (an MLP's first hidden layer), "block 2" (an FFN block)
+  nn::Module* module;
+  bool watch_input;
+  std::string activation;  // e.g. "relu", "swiglu"
+};
+
+struct Model {
+  std::unique_ptr<nn::Module> net;
+  std::vector<ActivationSite> sites;
+};
+
+// The network of a model config, from input_dim features to output_dim outputs.
+// "mlp": Linear + activation per hidden width, then a Linear head. "ffn": a Linear from the
+// input to d_model, `blocks` residual blocks h + dropout(block(h)), then a Linear head.
+Model build_model(const ModelConfig& config, int64_t input_dim, int64_t output_dim,
+                  Generator& gen);
+
+// Statistics of one activation site over the test split.
+struct LayerStats {
+  std::string name;
+  std::string activation;
+  double mean = 0, std = 0;
+  double zero_fraction = 0;       // outputs exactly 0
+  double dead_fraction = 0;       // units that are 0 for every example
+  double saturated_fraction = 0;  // sigmoid/tanh outputs within 0.01 of their asymptotes
+};
+
+struct GradNorm {
+  std::string name;  // a parameter's name, e.g. "0.weight"
+  double norm = 0;
+};
+
+struct EvalRecord {
+  int64_t step = 0;
+  int64_t epoch = 0;
+  double lr = 0;
+  double train_loss = 0;  // mean over the steps since the previous evaluation
+  double test_loss = 0;
+  std::optional<double> train_accuracy;  // classification only
+  std::optional<double> test_accuracy;
+  double steps_per_second = 0;
+  std::vector<LayerStats> layers;
+  std::vector<GradNorm> grad_norms;  // of the last training step
+};
+
+struct TrainResult {
+  std::vector<EvalRecord> history;
+  int64_t steps = 0;
+  std::optional<int64_t> steps_to_target;
+  bool diverged = false;
+  std::string failure;  // for a diverged run: the step and the op that produced NaN/Inf
+  int64_t parameter_count = 0;
+  double seconds = 0;
+};
+
+struct TrainCallbacks {
+  std::function<void(int64_t step, int64_t total_steps, double loss)> on_step;
+  std::function<void(const EvalRecord&)> on_eval;
+  // Called after each evaluation of a run that is still finite (e.g. to save a checkpoint).
+  std::function<void(int64_t step)> on_good_state;
+};
+
+class Trainer {
+ public:
+  explicit Trainer(Config config);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  TrainResult run(const TrainCallbacks& callbacks = {});
+
+  const Config& config() const { return config_; }
+  const data::Dataset& dataset() const { return dataset_; }
+  nn::Module& model() { return *model_.net; }
+  const std::vector<ActivationSite>& sites() const { return model_.sites; }
+  optim::Optimizer& optimizer() { return *optimizer_; }
+  int64_t total_steps() const;
+
+  // The model's raw outputs (logits, or regression values) for x, in eval mode without grad.
+  Tensor predict(const Tensor& x);
+  // Loss and accuracy (classification) of the model on (x, y), in eval mode without grad.
+  std::pair<double, std::optional<double>> evaluate(const Tensor& x, const Tensor& y);
+
+ private:
+  Tensor loss(const Tensor& output, const Tensor& y) const;
+  std::optional<double> accuracy(const Tensor& output, const Tensor& y) const;
+  float lr_at(int64_t step) const;
+  std::vector<LayerStats> activation_stats();
+  std::vector<GradNorm> grad_norms() const;
+  std::string explain_non_finite(const Tensor& x, const Tensor& y, int64_t step);
+
+  Config config_;
+  data::Dataset dataset_;
+  Generator gen_;
+  Model model_;
+  std::unique_ptr<optim::Optimizer> optimizer_;
+};
+
+}  // namespace actlab
