@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "actlab/config.hpp"
 #include "actlab/run.hpp"
@@ -90,8 +91,10 @@ int run_train(const TrainOptions& options) {
   else
     print_summary(summary);
   if (summary.result.diverged) {
-    fmt::print(stderr, "actlab train: {}; the last good checkpoint is kept in {}\n",
-               summary.result.failure, dir);
+    const bool saved = std::filesystem::exists(std::filesystem::path(dir) / "checkpoint.bin");
+    fmt::print(stderr, "actlab train: {}; {}\n", summary.result.failure,
+               saved ? "the last good checkpoint is kept in " + dir
+                     : "no evaluation finished before it, so no checkpoint was saved");
     return kRunFailed;
   }
   return kDone;

@@ -1,0 +1,105 @@
+// The `actlab` command line end to end: exit statuses, one-line errors on stderr, JSON on
+// stdout, and no run directory left behind by a bad config.
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Runs `actlab ARGS` with stdout and stderr captured separately.
+Result actlab(const std::string& args) {
+  const fs::path err = fs::temp_directory_path() / ("actlab_cli_err_" + std::to_string(::getpid()));
+  const std::string command = std::string(ACTLAB_CLI_PATH) + " " + args + " 2>" + err.string();
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int raw = ::pclose(pipe);
+  Result r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out, slurp(err)};
+  fs::remove(err);
+  return r;
+}
+
+const std::string kConfigs = ACTLAB_CONFIG_DIR;
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("actlab_cli_" + std::to_string(::getpid()));
+  TempDir() { fs::remove_all(path); }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+}  // namespace
+
+TEST_CASE("actlab train --json prints only the final metrics and exits 0", "[cli]") {
+  TempDir dir;
+  const Result r = actlab("train " + kConfigs + "/xor_mlp_relu.json --out " + dir.path.string() +
+                          " --json");
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const nlohmann::json metrics = nlohmann::json::parse(r.out);
+  CHECK(metrics["final"]["test_accuracy"] == 1.0);
+  CHECK(metrics["diverged"] == false);
+  CHECK(metrics["run_dir"] == dir.path.string());
+  CHECK(fs::exists(dir.path / "report.html"));
+  CHECK(r.err.empty());  // no progress bar when not on a terminal
+}
+
+TEST_CASE("a bad config exits 2 with one line naming the JSON path, and writes nothing", "[cli][errors]") {
+  TempDir dir;
+  const Result r = actlab("train " + kConfigs + "/xor_mlp_relu.json --set model.activation=relu6 --out " +
+                          dir.path.string());
+  CHECK(r.status == 2);
+  CHECK(r.err ==
+        "config error at /model/activation: unknown activation \"relu6\"; known: identity, relu, "
+        "leaky_relu, prelu, elu, selu, celu, gelu, gelu_tanh, silu, swish, mish, softplus, "
+        "sigmoid, tanh, hardswish; did you mean \"relu\"?\n");
+  CHECK(r.out.empty());
+  CHECK_FALSE(fs::exists(dir.path));
+
+  const Result missing = actlab("train /no/such/config.json");
+  CHECK(missing.status == 2);
+  CHECK(missing.err == "config error: cannot read config file /no/such/config.json\n");
+}
+
+TEST_CASE("bad usage exits 2, help exits 0", "[cli][errors]") {
+  CHECK(actlab("").status == 2);
+  CHECK(actlab("frobnicate").status == 2);
+  CHECK(actlab("train").status == 2);
+  const Result help = actlab("train --help");
+  CHECK(help.status == 0);
+  CHECK(help.out.find("--set") != std::string::npos);
+}
+
+TEST_CASE("a diverging run exits 1 naming the step", "[cli][errors]") {
+  TempDir dir;
+  const Result r = actlab("train " + kConfigs + "/xor_mlp_relu.json --set optimizer.name=sgd "
+                          "--set optimizer.lr=1e3 --set model.activation=identity --out " +
+                          dir.path.string());
+  CHECK(r.status == 1);
+  CHECK(r.err.starts_with("actlab train: step "));
+  CHECK(r.err.find("the run diverged to NaN/Inf") != std::string::npos);
+}
+
+TEST_CASE("actlab schema prints the config schema", "[cli]") {
+  const Result r = actlab("schema");
+  CHECK(r.status == 0);
+  CHECK(nlohmann::json::parse(r.out)["required"] == nlohmann::json::array({"task"}));
+}
