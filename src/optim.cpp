@@ -14,7 +14,7 @@ namespace actlab::optim {
 // ---- Optimizer -----------------------------------------------------------------------------
 
 Optimizer::Optimizer(const char* name, std::vector<Tensor> params, float lr)
-    : name_(name), params_(std::move(params)), lr_(0.f) {
+    : name_(name), params_(std::move(params)), decays_(params_.size(), true), lr_(0.f) {
   if (params_.empty()) throw Error(fmt::format("{}: got an empty parameter list", name_));
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].defined())
@@ -49,6 +49,17 @@ Tensor Optimizer::add_state(size_t i, const char* name, const Shape& shape) {
   return t;
 }
 
+void Optimizer::exclude_from_weight_decay(const Tensor& parameter) {
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].impl() == parameter.impl()) {
+      decays_[i] = false;
+      return;
+    }
+  throw Error(fmt::format("{}: exclude_from_weight_decay: the tensor of shape {} is not one of "
+                          "the parameters",
+                          name_, parameter.shape().str()));
+}
+
 void Optimizer::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor grad = params_[i].grad();
@@ -80,7 +91,7 @@ SGD::SGD(std::vector<Tensor> params, float lr, float momentum, float weight_deca
 
 void SGD::update(size_t i, float* p, const float* g, int64_t n) {
   const float lr = this->lr();
-  const float wd = weight_decay_;
+  const float wd = decays(i) ? weight_decay_ : 0.f;
   if (momentum_ == 0.f) {
     for (int64_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
     return;
@@ -133,9 +144,10 @@ void Adam::update(size_t i, float* p, const float* g, int64_t n) {
       static_cast<float>(std::sqrt(1.0 - std::pow(double{beta2_}, t)));
   // One loop serves both: Adam adds l2 * p to the gradient, AdamW multiplies p by decay
   // (and the other factor is the identity: 0 or 1).
-  const float l2 = decoupled_weight_decay_ ? 0.f : weight_decay_;
+  const float weight_decay = decays(i) ? weight_decay_ : 0.f;
+  const float l2 = decoupled_weight_decay_ ? 0.f : weight_decay;
   const float decay =
-      decoupled_weight_decay_ ? static_cast<float>(1.0 - lr * weight_decay_) : 1.f;
+      decoupled_weight_decay_ ? static_cast<float>(1.0 - lr * weight_decay) : 1.f;
   const float b1 = beta1_;
   const float b2 = beta2_;
   const float one_minus_b1 = 1.f - b1;

@@ -208,6 +208,9 @@ Trainer::Trainer(Config config)
       gen_(config_.train.seed) {
   model_ = build_model(config_.model, dataset_.input_dim, output_dim_for(config_, dataset_), gen_);
   optimizer_ = make_optimizer(config_.optimizer, model_.net->parameters());
+  for (auto& [name, module] : model_.net->named_modules())
+    if (auto* prelu = dynamic_cast<nn::PReLU*>(module))
+      optimizer_->exclude_from_weight_decay(prelu->weight);
 }
 
 Trainer::~Trainer() = default;

@@ -315,3 +315,27 @@ TEST_CASE("invalid hyperparameters give an actlab::Error naming the optimiser, f
                     "optimise leaves, as PyTorch requires");
   CHECK_THROWS_AS(optim::AdamW(ps, 1e-3f, 0.9f, 1.f), Error);
 }
+
+TEST_CASE("a parameter excluded from weight decay only follows its gradient", "[optim]") {
+  for (const char* kind : {"sgd", "adamw"}) {
+    INFO(kind);
+    Tensor decayed = Tensor::from_vector({1.f}, {1}, true);
+    Tensor exempt = Tensor::from_vector({1.f}, {1}, true);
+    std::unique_ptr<optim::Optimizer> opt;
+    if (std::string(kind) == "sgd")
+      opt = std::make_unique<optim::SGD>(std::vector<Tensor>{decayed, exempt}, 0.1f, 0.f, 0.5f);
+    else
+      opt = std::make_unique<optim::AdamW>(std::vector<Tensor>{decayed, exempt}, 0.1f, 0.9f,
+                                           0.999f, 1e-8f, 0.5f);
+    opt->exclude_from_weight_decay(exempt);
+    decayed.set_grad(Tensor::zeros({1}));
+    exempt.set_grad(Tensor::zeros({1}));
+    opt->step();
+    CHECK(decayed.item() == Approx(0.95f));  // 1 - lr * wd * 1
+    CHECK(exempt.item() == 1.f);
+  }
+  optim::SGD sgd({Tensor::ones({2}).set_requires_grad(true)}, 0.1f);
+  CHECK_THROWS_WITH(sgd.exclude_from_weight_decay(Tensor::ones({3})),
+                    "SGD: exclude_from_weight_decay: the tensor of shape [3] is not one of the "
+                    "parameters");
+}

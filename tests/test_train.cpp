@@ -169,3 +169,14 @@ TEST_CASE("train_run writes a complete run directory and a self-contained report
   }
   CHECK(parsed.find("svg").size() >= 8);
 }
+
+TEST_CASE("PReLU slopes get no weight decay in training", "[train]") {
+  Config config = small("xor", {{"hidden", {4}}, {"activation", "prelu"}});
+  config.optimizer.name = "adamw";
+  Trainer trainer(config);
+  const auto named = trainer.model().named_parameters();
+  for (size_t i = 0; i < named.size(); ++i) {
+    INFO(named[i].first);
+    CHECK(trainer.optimizer().decays(i) == (named[i].first != "1.weight"));
+  }
+}

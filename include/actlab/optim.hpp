@@ -37,6 +37,12 @@ class Optimizer {
   // They share storage with the optimiser: copy_ into them to restore a checkpoint.
   std::vector<std::pair<std::string, Tensor>> named_state() const { return state_; }
 
+  // Exempts one of the parameters from weight decay (as PyTorch's parameter groups with
+  // weight_decay 0 do): He et al. (2015) advise none for PReLU's learned slopes.
+  void exclude_from_weight_decay(const Tensor& parameter);
+  // Whether parameter i takes weight decay.
+  bool decays(size_t i) const { return decays_[i]; }
+
  protected:
   // `name` ("SGD", "Adam", "AdamW") prefixes error messages. Throws on an empty list, an
   // undefined or non-leaf parameter, or a bad lr.
@@ -55,6 +61,7 @@ class Optimizer {
 
   const char* name_;
   std::vector<Tensor> params_;
+  std::vector<bool> decays_;
   float lr_;
   std::vector<std::pair<std::string, Tensor>> state_;
 };
