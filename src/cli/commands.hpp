@@ -1,28 +1,45 @@
-// The subcommands of `actlab`: each adds its options to the CLI11 app and runs from them.
+// The subcommands of `actlab`. Each lives in its own file and registers itself, so adding a
+// command touches no other file:
+//
+//   namespace {
+//   class Hello final : public Command {
+//     CLI::App* add(CLI::App& app) override { return app.add_subcommand("hello", "..."); }
+//     int run() override { ...; return kDone; }
+//   };
+//   const CommandRegistration registration([] { return std::make_unique<Hello>(); });
+//   }
 #pragma once
 
 #include <CLI/CLI.hpp>
 
-#include <string>
+#include <functional>
+#include <memory>
 #include <vector>
 
 namespace actlab::cli {
 
 constexpr int kDone = 0;
-constexpr int kRunFailed = 1;
-constexpr int kUsageError = 2;
+constexpr int kRunFailed = 1;   // a run that failed: diverged, or its files could not be written
+constexpr int kUsageError = 2;  // bad usage or a bad config
 
-struct TrainOptions {
-  std::string config;
-  std::string out;
-  std::vector<std::string> sets;
-  bool json = false;
+class Command {
+ public:
+  virtual ~Command() = default;
+  // Adds the subcommand and its options (bound to members) to the app.
+  virtual CLI::App* add(CLI::App& app) = 0;
+  // Runs after a successful parse; returns the exit status. Errors propagate as exceptions:
+  // FieldError -> 2 with a config error line, others -> 1.
+  virtual int run() = 0;
 };
-void add_train_command(CLI::App& app, TrainOptions& options);
-int run_train(const TrainOptions& options);
 
-// `actlab schema`: the config's JSON Schema (what configs/schema.json holds).
-void add_schema_command(CLI::App& app);
-int run_schema();
+using CommandFactory = std::function<std::unique_ptr<Command>()>;
+
+// Registers a command at static initialisation (one object per command file).
+struct CommandRegistration {
+  explicit CommandRegistration(CommandFactory make);
+};
+
+// One instance of every registered command, in registration order.
+std::vector<std::unique_ptr<Command>> make_commands();
 
 }  // namespace actlab::cli

@@ -4,34 +4,52 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <cstdio>
-
 #include "actlab/config.hpp"
 #include "cli/commands.hpp"
 
+namespace actlab::cli {
+namespace {
+std::vector<CommandFactory>& factories() {
+  static std::vector<CommandFactory> all;
+  return all;
+}
+}  // namespace
+
+CommandRegistration::CommandRegistration(CommandFactory make) {
+  factories().push_back(std::move(make));
+}
+
+std::vector<std::unique_ptr<Command>> make_commands() {
+  std::vector<std::unique_ptr<Command>> commands;
+  for (const CommandFactory& make : factories()) commands.push_back(make());
+  return commands;
+}
+
+}  // namespace actlab::cli
+
 int main(int argc, char** argv) {
+  using namespace actlab::cli;
   CLI::App app{"actlab: train small networks and study activation functions", "actlab"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "actlab 0.1.0");
-  actlab::cli::TrainOptions train;
-  actlab::cli::add_train_command(app, train);
-  actlab::cli::add_schema_command(app);
+  std::vector<std::unique_ptr<Command>> commands = make_commands();
+  std::vector<std::pair<CLI::App*, Command*>> subcommands;
+  for (auto& command : commands) subcommands.emplace_back(command->add(app), command.get());
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // CLI11 prints help on stdout (status 0) and usage errors on stderr; both end here.
-    const int status = app.exit(e);
-    return status == 0 ? 0 : actlab::cli::kUsageError;
+    // CLI11 prints help on stdout (status 0) and usage errors on stderr.
+    return app.exit(e) == 0 ? kDone : kUsageError;
   }
   try {
-    if (app.got_subcommand("train")) return actlab::cli::run_train(train);
-    if (app.got_subcommand("schema")) return actlab::cli::run_schema();
+    for (auto& [sub, command] : subcommands)
+      if (sub->parsed()) return command->run();
   } catch (const actlab::FieldError& e) {
-    std::fprintf(stderr, "%s\n", actlab::config_error_message(e).c_str());
-    return actlab::cli::kUsageError;
+    fmt::print(stderr, "{}\n", actlab::config_error_message(e));
+    return kUsageError;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "actlab: %s\n", e.what());
-    return actlab::cli::kRunFailed;
+    fmt::print(stderr, "actlab: {}\n", e.what());
+    return kRunFailed;
   }
-  return actlab::cli::kUsageError;
+  return kUsageError;
 }

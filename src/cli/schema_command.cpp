@@ -5,14 +5,20 @@
 #include "cli/commands.hpp"
 
 namespace actlab::cli {
+namespace {
 
-void add_schema_command(CLI::App& app) {
-  app.add_subcommand("schema", "print the JSON Schema of run configs (configs/schema.json)");
-}
+class Schema final : public Command {
+ public:
+  CLI::App* add(CLI::App& app) override {
+    return app.add_subcommand("schema", "print the JSON Schema of run configs (configs/schema.json)");
+  }
+  int run() override {
+    fmt::print("{}\n", config_schema().dump(2));
+    return kDone;
+  }
+};
 
-int run_schema() {
-  fmt::print("{}\n", config_schema().dump(2));
-  return kDone;
-}
+const CommandRegistration registration([] { return std::make_unique<Schema>(); });
 
+}  // namespace
 }  // namespace actlab::cli

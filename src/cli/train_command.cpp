@@ -55,49 +55,58 @@ void print_summary(const RunSummary& s) {
   fmt::print("run directory: {} (report.html, metrics.csv, checkpoint.bin)\n", s.dir);
 }
 
-}  // namespace
-
-void add_train_command(CLI::App& app, TrainOptions& options) {
-  CLI::App* train = app.add_subcommand("train", "train a model from a JSON config");
-  train->add_option("config", options.config, "the config file (see configs/schema.json)")
-      ->required();
-  train->add_option("--out", options.out, "the run directory (default runs/<config>-<time>)");
-  train->add_option("--set", options.sets,
-                    "override a field by its dotted path, e.g. --set model.activation=gelu")
-      ->expected(1)
-      ->allow_extra_args(false)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  train->add_flag("--json", options.json, "print the final metrics as one JSON document");
-}
-
-int run_train(const TrainOptions& options) {
-  const Config config = load_config(options.config, options.sets);
-  const std::string dir = options.out.empty() ? default_run_dir(options.config) : options.out;
-  const bool show_progress = !options.json && ::isatty(STDERR_FILENO);
-  ProgressBar bar;
-  TrainCallbacks callbacks;
-  std::string accuracy;
-  if (show_progress) {
-    callbacks.on_step = [&](int64_t step, int64_t total, double loss) {
-      bar.update(step, total, loss, accuracy);
-    };
-    callbacks.on_eval = [&](const EvalRecord& r) {
-      accuracy = r.test_accuracy ? fmt::format(" test acc {:.1f}%", 100 * *r.test_accuracy) : "";
-    };
+class Train final : public Command {
+ public:
+  CLI::App* add(CLI::App& app) override {
+    CLI::App* train = app.add_subcommand("train", "train a model from a JSON config");
+    train->add_option("config", config_path_, "the config file (see configs/schema.json)")
+        ->required();
+    train->add_option("--out", out_, "the run directory (default runs/<config>-<time>)");
+    train->add_option("--set", sets_,
+                      "override a field by its dotted path, e.g. --set model.activation=gelu")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    train->add_flag("--json", json_, "print the final metrics as one JSON document");
+    return train;
   }
-  const RunSummary summary = train_run(config, dir, callbacks);
-  if (options.json)
-    fmt::print("{}\n", summary.metrics.dump(2));
-  else
-    print_summary(summary);
-  if (summary.result.diverged) {
+
+  int run() override {
+    const Config config = load_config(config_path_, sets_);
+    const std::string dir = out_.empty() ? default_run_dir(config_path_) : out_;
+    const bool show_progress = !json_ && ::isatty(STDERR_FILENO);
+    ProgressBar bar;
+    TrainCallbacks callbacks;
+    std::string accuracy;
+    if (show_progress) {
+      callbacks.on_step = [&](int64_t step, int64_t total, double loss) {
+        bar.update(step, total, loss, accuracy);
+      };
+      callbacks.on_eval = [&](const EvalRecord& r) {
+        accuracy = r.test_accuracy ? fmt::format(" test acc {:.1f}%", 100 * *r.test_accuracy) : "";
+      };
+    }
+    const RunSummary summary = train_run(config, dir, callbacks);
+    if (json_)
+      fmt::print("{}\n", summary.metrics.dump(2));
+    else
+      print_summary(summary);
+    if (!summary.result.diverged) return kDone;
     const bool saved = std::filesystem::exists(std::filesystem::path(dir) / "checkpoint.bin");
     fmt::print(stderr, "actlab train: {}; {}\n", summary.result.failure,
                saved ? "the last good checkpoint is kept in " + dir
                      : "no evaluation finished before it, so no checkpoint was saved");
     return kRunFailed;
   }
-  return kDone;
-}
 
+ private:
+  std::string config_path_;
+  std::string out_;
+  std::vector<std::string> sets_;
+  bool json_ = false;
+};
+
+const CommandRegistration registration([] { return std::make_unique<Train>(); });
+
+}  // namespace
 }  // namespace actlab::cli
