@@ -231,7 +231,8 @@ const std::vector<Field>& train_fields() {
       integer("step_size", 30, 1, 100000, "schedule \"step\": epochs between decays"),
       real("gamma", 0.1, 0, 1, "schedule \"step\": decay factor", true),
       nullable(real("target", 0, 0, 1e9,
-                    "stop at this test accuracy (classification) or test loss (regression)")),
+                    "a test accuracy (classification) or test loss (regression) to reach")),
+      BoolField{"stop_at_target", true, "stop training once the target is reached"},
   };
   return fields;
 }
@@ -369,6 +370,7 @@ Config parse_config(const json& doc) {
   config.train.step_size = train["step_size"];
   config.train.gamma = as_float(train["gamma"]);
   config.train.target = as_optional(train["target"]);
+  config.train.stop_at_target = train["stop_at_target"];
   const json& diag = resolved["diagnostics"];
   config.diagnostics = {diag["activation_stats"], diag["grad_norms"]};
   config.resolved = std::move(resolved);
@@ -397,29 +399,35 @@ json parse_json_text(const std::string& text, const std::string& source) {
   }
 }
 
-void apply_override(json& doc, const std::string& assignment) {
-  const size_t eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw FieldError({}, fmt::format("--set {}: expected key.path=value", assignment));
-  const std::string key = assignment.substr(0, eq);
-  const std::string text = assignment.substr(eq + 1);
-  json value = json::parse(text, nullptr, false);
-  if (value.is_discarded()) value = text;  // a bare word such as gelu is a string
+void set_field(json& doc, const std::string& dotted_path, json value) {
   json* node = &doc;
-  std::stringstream parts(key);
+  std::stringstream parts(dotted_path);
   std::string part;
   std::vector<std::string> walked;
   while (std::getline(parts, part, '.')) {
     if (part.empty())
-      throw FieldError({}, fmt::format("--set {}: empty name in the path \"{}\"", assignment, key));
+      throw FieldError({}, fmt::format("empty name in the path \"{}\"", dotted_path));
     if (node->is_null()) *node = json::object();  // a section the file leaves out
     if (!node->is_object())
-      throw FieldError({}, fmt::format("--set {}: {} is not an object", assignment,
-                                           fmt::join(walked, ".")));
+      throw FieldError({}, fmt::format("{} is not an object", fmt::join(walked, ".")));
     walked.push_back(part);
     node = &(*node)[part];
   }
   *node = std::move(value);
+}
+
+void apply_override(json& doc, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw FieldError({}, fmt::format("--set {}: expected key.path=value", assignment));
+  const std::string text = assignment.substr(eq + 1);
+  json value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) value = text;  // a bare word such as gelu is a string
+  try {
+    set_field(doc, assignment.substr(0, eq), std::move(value));
+  } catch (const FieldError& e) {
+    throw FieldError({}, fmt::format("--set {}: {}", assignment, e.reason()));
+  }
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

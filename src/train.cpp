@@ -406,8 +406,8 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         const bool reached =
             target && (rec.test_accuracy ? *rec.test_accuracy >= *target : rec.test_loss <= *target);
         window_start = std::chrono::steady_clock::now();
-        if (reached && !result.steps_to_target) {
-          result.steps_to_target = step;
+        if (reached && !result.steps_to_target) result.steps_to_target = step;
+        if (reached && config_.train.stop_at_target) {
           result.steps = step;
           result.seconds = std::chrono::duration<double>(window_start - start).count();
           return result;

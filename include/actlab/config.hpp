@@ -52,7 +52,8 @@ struct TrainConfig {
   std::string schedule;     // "constant", "cosine", "step"
   int64_t step_size = 0;    // "step": epochs between decays
   float gamma = 0.f;        // "step": decay factor
-  std::optional<float> target;  // stop early at this test accuracy (or, for regression, loss)
+  std::optional<float> target;  // a test accuracy (or, for regression, loss) to reach
+  bool stop_at_target = true;   // stop once it is reached (else only record the step)
 };
 
 struct DiagnosticsConfig {
@@ -78,6 +79,10 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& sourc
 
 // Reads a config file, applies `--set path=value` overrides in order, and checks it.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Sets the field at a dotted path ("model.activation") to `value`, creating objects on the way;
+// throws FieldError when the path runs through something that is not an object.
+void set_field(nlohmann::json& doc, const std::string& dotted_path, nlohmann::json value);
 
 // Applies one override "a.b.c=value" (value parsed as JSON when it is valid JSON, else taken
 // as a string) to a document.

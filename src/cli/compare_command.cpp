@@ -1,0 +1,98 @@
+// `actlab compare SWEEP`: trains every cell of a sweep (--jobs at a time), prints mean +- std
+// over seeds per group, and writes summary.csv, summary.json and report.html.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "actlab/compare.hpp"
+#include "actlab/run.hpp"
+#include "cli/commands.hpp"
+
+namespace actlab::cli {
+namespace {
+
+std::string pm(const Stat& s, const char* format) {
+  if (s.count == 0) return "-";
+  return fmt::format(fmt::runtime(format), s.mean) +
+         (s.count > 1 ? fmt::format(fmt::runtime(std::string(" +- ") + format), s.std) : "");
+}
+
+void print_table(const CompareResult& r) {
+  std::vector<std::string> header;
+  for (const std::string& a : r.axes)
+    if (a != "train.seed") header.push_back(a);
+  for (const char* h : {"runs", "final", "steps to target", "ms/step", "% dead", "grad first/last",
+                        "params"})
+    header.push_back(h);
+  std::vector<std::vector<std::string>> rows;
+  for (const GroupSummary& g : r.groups) {
+    std::vector<std::string> row = g.labels;
+    row.push_back(g.diverged ? fmt::format("{} ({} diverged)", g.runs, g.diverged)
+                             : fmt::format("{}", g.runs));
+    row.push_back(pm(g.final_metric, "{:.4f}"));
+    row.push_back(pm(g.steps_to_target, "{:.0f}"));
+    row.push_back(pm(g.ms_per_step, "{:.3f}"));
+    row.push_back(pm(g.dead_percent, "{:.1f}"));
+    row.push_back(pm(g.grad_ratio, "{:.3g}"));
+    row.push_back(fmt::format("{}", g.parameters));
+    rows.push_back(std::move(row));
+  }
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+  }
+  const auto print_row = [&](const std::vector<std::string>& row) {
+    for (size_t c = 0; c < row.size(); ++c) fmt::print("{:<{}}  ", row[c], width[c]);
+    fmt::print("\n");
+  };
+  fmt::print("final = {} (mean +- std over seeds)\n", r.metric);
+  print_row(header);
+  for (const auto& row : rows) print_row(row);
+}
+
+class Compare final : public Command {
+ public:
+  CLI::App* add(CLI::App& app) override {
+    CLI::App* cmd = app.add_subcommand("compare", "train every cell of a sweep and compare groups");
+    cmd->add_option("sweep", sweep_path_, "the sweep file: {\"base\": config, \"grid\": {path: values}}")
+        ->required();
+    cmd->add_option("--out", out_, "the output directory (default runs/<sweep>-<time>)");
+    cmd->add_option("--jobs", jobs_, "cells trained at once, on threads (results do not change)")
+        ->check(CLI::Range(1, 256));
+    cmd->add_flag("--json", json_, "print the summary as one JSON document");
+    return cmd;
+  }
+
+  int run() override {
+    const Sweep sweep = load_sweep(sweep_path_);
+    const std::string dir = out_.empty() ? default_run_dir(sweep_path_) : out_;
+    const bool show_progress = !json_ && ::isatty(STDERR_FILENO);
+    const CompareResult result = run_compare(sweep, jobs_, [&](size_t done, size_t total) {
+      if (show_progress) fmt::print(stderr, "\rtrained {}/{} runs\033[K{}", done, total, done == total ? "\n" : "");
+    });
+    write_compare_outputs(dir, result);
+    if (json_) {
+      nlohmann::json out = summary_json(result);
+      out["out_dir"] = dir;
+      fmt::print("{}\n", out.dump(2));
+      return kDone;
+    }
+    print_table(result);
+    fmt::print("written: {}/summary.csv, summary.json, report.html\n", dir);
+    return kDone;
+  }
+
+ private:
+  std::string sweep_path_;
+  std::string out_;
+  int jobs_ = 1;
+  bool json_ = false;
+};
+
+const CommandRegistration registration([] { return std::make_unique<Compare>(); });
+
+}  // namespace
+}  // namespace actlab::cli
