@@ -2,6 +2,8 @@
 #pragma once
 
 #include "actlab/autograd.hpp"
+#include "actlab/compare.hpp"
+#include "actlab/config.hpp"
 #include "actlab/data.hpp"
 #include "actlab/gradcheck.hpp"
 #include "actlab/loss.hpp"
@@ -16,5 +18,7 @@
 #include "actlab/ops.hpp"
 #include "actlab/optim.hpp"
 #include "actlab/report.hpp"
+#include "actlab/run.hpp"
 #include "actlab/serialize.hpp"
 #include "actlab/tensor.hpp"
+#include "actlab/train.hpp"
