@@ -377,23 +377,32 @@ Config parse_config(const json& doc) {
   return config;
 }
 
+namespace {
+// "line L, column C" of a byte offset: people look for lines and columns, not offsets.
+std::string line_and_column(const std::string& text, size_t offset) {
+  int64_t line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < std::min(offset, text.size()); ++i)
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  return fmt::format("line {}, column {}", line, offset - line_start + 1);
+}
+}  // namespace
+
 json parse_json_text(const std::string& text, const std::string& source) {
+  const detail::JsonDepth depth = detail::json_nesting_depth(text);
+  if (depth.depth > detail::kMaxJsonDepth)
+    throw FieldError({}, fmt::format("{}: JSON nested deeper than {} levels at {}", source,
+                                     detail::kMaxJsonDepth, line_and_column(text, depth.offset)));
   try {
     return json::parse(text);
   } catch (const json::parse_error& e) {
-    // nlohmann reports a byte offset; people look for lines and columns.
-    const size_t offset = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    int64_t line = 1;
-    size_t line_start = 0;
-    for (size_t i = 0; i < offset; ++i)
-      if (text[i] == '\n') {
-        ++line;
-        line_start = i + 1;
-      }
     const std::string reason = e.what();
     const size_t detail_at = reason.find("syntax error");
-    throw FieldError({}, fmt::format("{}: invalid JSON at line {}, column {}: {}", source, line,
-                                     offset - line_start + 1,
+    throw FieldError({}, fmt::format("{}: invalid JSON at {}: {}", source,
+                                     line_and_column(text, e.byte == 0 ? 0 : e.byte - 1),
                                      detail_at == std::string::npos ? reason
                                                                     : reason.substr(detail_at)));
   }

@@ -147,6 +147,26 @@ void reject_unknown_fields(const nlohmann::json& spec, const std::vector<std::st
   }
 }
 
+JsonDepth json_nesting_depth(const std::string& text) {
+  JsonDepth deepest;
+  int64_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;  // skip the escaped character
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > deepest.depth) deepest = {depth, i};
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 const std::string& field_name(const Field& field) {
   return std::visit([](const auto& f) -> const std::string& { return f.name; }, field);
 }

@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 
+#include "actlab/detail/fields.hpp"
 #include "actlab/nn/module.hpp"
 #include "actlab/optim.hpp"
 
@@ -182,8 +183,10 @@ TensorFile read_tensor_file(const std::string& path) {
   TensorFile file;
   try {
     const auto meta_size = r.get<uint64_t>("the metadata size");
-    const char* meta = r.take(meta_size, "the metadata");
-    file.meta = nlohmann::json::parse(meta, meta + meta_size);
+    const std::string meta(r.take(meta_size, "the metadata"), meta_size);
+    if (detail::json_nesting_depth(meta).depth > detail::kMaxJsonDepth)
+      throw Error(fmt::format("checkpoint {}: its metadata is nested too deeply", path));
+    file.meta = nlohmann::json::parse(meta);
     const auto count = r.get<uint32_t>("the tensor count");
     for (uint32_t i = 0; i < count; ++i) {
       const auto name_size = r.get<uint32_t>("a tensor name's size");

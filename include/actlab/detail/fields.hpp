@@ -96,6 +96,16 @@ nlohmann::json resolve_fields(const nlohmann::json& spec, const std::vector<Fiel
 // The JSON Schema of such a spec: its properties, and no others.
 nlohmann::json fields_schema(const std::vector<Field>& fields);
 
+// The deepest nesting of arrays and objects in JSON text (brackets inside strings ignored), and
+// the offset of the bracket that first reached it. nlohmann's parser recurses through the
+// document, so text must be checked before it is parsed: a million '[' would overflow the stack.
+struct JsonDepth {
+  int64_t depth = 0;
+  size_t offset = 0;
+};
+JsonDepth json_nesting_depth(const std::string& text);
+constexpr int64_t kMaxJsonDepth = 64;  // configs need about 5 levels
+
 // Throws FieldError at the first key of `spec` not in `known`, listing the known names and
 // suggesting the closest; `owner` says whose fields they are (`task "spirals"`).
 void reject_unknown_fields(const nlohmann::json& spec, const std::vector<std::string>& known,
