@@ -70,8 +70,8 @@ class ScaleShift : public nn::Module {
                  ds[f] += gv[r * features + f] * xv[r * features + f];
                  dt[f] += gv[r * features + f];
                }
-             if (sink.needs(1)) sink.add(1, dscale);
-             if (sink.needs(2)) sink.add(2, dshift);
+             if (sink.needs(1)) sink.add(1, std::move(dscale));
+             if (sink.needs(2)) sink.add(2, std::move(dshift));
            });
     return y;
   }

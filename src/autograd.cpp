@@ -15,7 +15,9 @@ namespace actlab {
 namespace {
 
 thread_local bool t_grad_enabled = true;
-thread_local uint64_t t_next_sequence = 0;
+// One counter for the process: a graph may be built on several threads, and the tape's order
+// must hold across them.
+std::atomic<uint64_t> g_next_sequence{0};
 std::atomic<uint64_t> g_visit_epoch{0};
 std::atomic<int64_t> g_live_nodes{0};
 
@@ -58,7 +60,7 @@ Tensor SavedTensor::tensor() const {
 // ---- Node ------------------------------------------------------------------------------
 
 Node::Node(const char* name, std::initializer_list<Tensor> inputs)
-    : name_(name), sequence_(t_next_sequence++) {
+    : name_(name), sequence_(g_next_sequence.fetch_add(1, std::memory_order_relaxed)) {
   if (inputs.size() > static_cast<size_t>(kMaxInputs))
     throw Error(fmt::format("{}: an op records at most {} inputs, got {}", name, kMaxInputs,
                             inputs.size()));
@@ -76,20 +78,32 @@ Node::Node(const char* name, std::initializer_list<Tensor> inputs)
 
 // Destroying the last handle to a long graph would destroy node after node recursively and
 // overflow the stack; instead, the first destructor on a thread drains a worklist.
+namespace {
+struct Worklist {
+  std::vector<std::shared_ptr<Node>> pending;
+  bool draining = false;
+  ~Worklist();
+};
+// Set when this thread's worklist is gone (thread exit): graphs held by static objects are then
+// torn down the plain way.
+thread_local bool t_worklist_destroyed = false;
+Worklist::~Worklist() { t_worklist_destroyed = true; }
+}  // namespace
+
 Node::~Node() {
-  thread_local std::vector<std::shared_ptr<Node>> pending;
-  thread_local bool draining = false;
-  for (int i = 0; i < num_inputs_; ++i)
-    if (edges_[i].node) pending.push_back(std::move(edges_[i].node));
   g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
-  if (draining) return;
-  draining = true;
-  while (!pending.empty()) {
-    std::shared_ptr<Node> next = std::move(pending.back());
-    pending.pop_back();
+  if (t_worklist_destroyed) return;
+  thread_local Worklist work;
+  for (int i = 0; i < num_inputs_; ++i)
+    if (edges_[i].node) work.pending.push_back(std::move(edges_[i].node));
+  if (work.draining) return;
+  work.draining = true;
+  while (!work.pending.empty()) {
+    std::shared_ptr<Node> next = std::move(work.pending.back());
+    work.pending.pop_back();
     next.reset();  // may push that node's inputs onto `pending`
   }
-  draining = false;
+  work.draining = false;
 }
 
 Tensor& Node::grad_slot(int i) {
@@ -112,7 +126,11 @@ GradSink::Target GradSink::target(int i) {
   return {slot.mutable_data(), false};
 }
 
-void GradSink::add(int i, const Tensor& grad) {
+void GradSink::add(int i, const Tensor& grad) { accumulate(i, grad, false); }
+
+void GradSink::add(int i, Tensor&& grad) { accumulate(i, grad, uniquely_owned(grad)); }
+
+void GradSink::accumulate(int i, const Tensor& grad, bool may_take) {
   const Shape& shape = node_.edges_[i].shape;
   Tensor& slot = node_.grad_slot(i);
   if (grad.shape() != shape) {
@@ -121,7 +139,7 @@ void GradSink::add(int i, const Tensor& grad) {
     return;
   }
   if (!slot.defined()) {
-    slot = uniquely_owned(grad) ? grad : grad.clone();
+    slot = may_take ? grad : grad.clone();
     return;
   }
   float* dst = slot.mutable_data();
@@ -176,7 +194,7 @@ void Node::run_backward(const Tensor& root) {
   std::sort(tape.begin(), tape.end(),
             [](const Node* a, const Node* b) { return a->sequence_ > b->sequence_; });
 
-  tape.front()->grad_ = seed;
+  root.grad_fn()->grad_ = seed;
   for (Node* n : tape) {
     Tensor grad_output = std::move(n->grad_);
     n->grad_ = Tensor();

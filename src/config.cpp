@@ -58,7 +58,7 @@ json check_gate_activation(const json& value, const FieldPath& path) {
                                        "found {}",
                                        detail::found_text(value)));
   try {
-    nn::GatedFeedForward probe(1, 1, value.get<std::string>());
+    nn::check_gate_activation(value.get<std::string>());
   } catch (const Error& e) {
     throw FieldError(path, e.what());
   }
@@ -208,7 +208,7 @@ const std::vector<Field>& optimizer_fields(const std::string& name) {
         lr(1e-3),
         real("beta1", 0.9, 0, 1, "decay of the gradient average", false, true),
         real("beta2", 0.999, 0, 1, "decay of the squared-gradient average", false, true),
-        real("eps", 1e-8, 0, 1, "added to the denominator"),
+        real("eps", 1e-8, 0, 1, "added to the denominator", true),
         real("weight_decay", weight_decay, 0, 1, decay_help),
     };
   };
@@ -314,6 +314,33 @@ ModelConfig to_model(const json& m) {
   return model;
 }
 
+// What the field checks cannot see alone: a PReLU with one slope per channel must match every
+// width it is applied to, and a scheme with a gain needs a nonlinearity whose gain is known.
+void check_model_fits(const ModelConfig& m) {
+  const json& act = m.activation;
+  if (act.is_object() && act.value("name", "") == "prelu") {
+    const int64_t slopes = act.value("num_parameters", int64_t{1});
+    const std::vector<int64_t> widths = m.kind == "mlp" ? m.hidden : std::vector<int64_t>{m.d_ff};
+    for (int64_t width : widths)
+      if (slopes != 1 && slopes != width)
+        throw FieldError({"model", "activation", "num_parameters"},
+                         fmt::format("expected 1 or the width of every layer it follows ({}), "
+                                     "found {}",
+                                     width, slopes));
+  }
+  const bool uses_gain = m.init.name.starts_with("xavier") || m.init.name.starts_with("kaiming");
+  if (!uses_gain || !m.init.nonlinearity.empty() || m.block == "gated") return;
+  const std::string name = act.is_string() ? act.get<std::string>() : act.value("name", "");
+  try {
+    nn::init::calculate_gain(name);
+  } catch (const Error&) {
+    throw FieldError({"model", "init", "nonlinearity"},
+                     fmt::format("{} needs a gain, and none is known for activation \"{}\"; set "
+                                 "init.nonlinearity (e.g. \"relu\" or \"linear\")",
+                                 m.init.name, name));
+  }
+}
+
 }  // namespace
 
 Config parse_config(const json& doc) {
@@ -337,6 +364,7 @@ Config parse_config(const json& doc) {
   resolved["diagnostics"] = detail::resolve_fields(section(doc, "diagnostics"),
                                                    diagnostics_fields(), {"diagnostics"},
                                                    "diagnostics");
+  check_model_fits(to_model(resolved["model"]));
   const data::TaskKind kind = data::task_kind(resolved["task"]["name"]);
   resolved["loss"]["name"] = resolve_loss_name(resolved["loss"]["name"], kind);
 
@@ -430,6 +458,9 @@ void apply_override(json& doc, const std::string& assignment) {
   if (eq == std::string::npos || eq == 0)
     throw FieldError({}, fmt::format("--set {}: expected key.path=value", assignment));
   const std::string text = assignment.substr(eq + 1);
+  if (detail::json_nesting_depth(text).depth > detail::kMaxJsonDepth)
+    throw FieldError({}, fmt::format("--set {}: the value is nested deeper than {} levels",
+                                     assignment.substr(0, eq), detail::kMaxJsonDepth));
   json value = json::parse(text, nullptr, false);
   if (value.is_discarded()) value = text;  // a bare word such as gelu is a string
   try {

@@ -104,6 +104,8 @@ std::string found_text(const nlohmann::json& value) {
 }
 
 namespace {
+constexpr double kFloatMax = 3.4028234663852886e38;
+
 // Written so that NaN fails every bound.
 bool in_range(const NumberField& field, double x) {
   const bool above = field.lo_open ? x > field.lo : x >= field.lo;
@@ -128,8 +130,10 @@ nlohmann::json read_number(const nlohmann::json& spec, const NumberField& field,
   const auto it = spec.find(field.name);
   if (it == spec.end()) return typed(field, field.fallback);
   const nlohmann::json& value = *it;
+  // Real fields are kept as float32, so a value beyond its range is refused too.
   const bool valid = value.is_number() && (!field.integer || is_int64(value)) &&
-                     in_range(field, value.get<double>());
+                     in_range(field, value.get<double>()) &&
+                     (field.integer || std::abs(value.get<double>()) <= kFloatMax);
   if (!valid)
     throw FieldError(child(path, field.name),
                      fmt::format("expected {}, found {}", expected_text(field), found_text(value)));

@@ -24,6 +24,9 @@ void Shape::push_back(int64_t d) {
   if (ndim_ == kMaxDims)
     throw Error(fmt::format("shape: at most {} dimensions are supported", kMaxDims));
   if (d < 0) throw Error(fmt::format("shape: dimension {} is negative ({})", ndim_, d));
+  int64_t total = 0;
+  if (__builtin_mul_overflow(numel(), d, &total))
+    throw Error(fmt::format("shape: {} x {} elements overflow a 64-bit count", str(), d));
   dims_[static_cast<size_t>(ndim_++)] = d;
 }
 

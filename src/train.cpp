@@ -100,6 +100,36 @@ class ResidualFFN : public nn::Module {
 
 double to_double(const Tensor& scalar) { return static_cast<double>(scalar.item()); }
 
+// Forward hooks removed when the guard goes, even when a forward throws.
+class HookGuard {
+ public:
+  HookGuard() = default;
+  HookGuard(const HookGuard&) = delete;
+  HookGuard& operator=(const HookGuard&) = delete;
+  ~HookGuard() {
+    for (auto& [module, id] : hooks_) module->remove_forward_hook(id);
+  }
+  void add(nn::Module& module, nn::Module::ForwardHook hook) {
+    hooks_.emplace_back(&module, module.add_forward_hook(std::move(hook)));
+  }
+
+ private:
+  std::vector<std::pair<nn::Module*, int>> hooks_;
+};
+
+// Puts a module in eval mode for a scope and back as it was after.
+class EvalMode {
+ public:
+  explicit EvalMode(nn::Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
+  ~EvalMode() { module_.train(was_training_); }
+  EvalMode(const EvalMode&) = delete;
+  EvalMode& operator=(const EvalMode&) = delete;
+
+ private:
+  nn::Module& module_;
+  bool was_training_;
+};
+
 bool all_finite(const Tensor& t) {
   const float* v = t.data();
   for (int64_t k = 0, n = t.numel(); k < n; ++k)
@@ -255,11 +285,8 @@ std::optional<double> Trainer::accuracy(const Tensor& output, const Tensor& y) c
 
 Tensor Trainer::predict(const Tensor& x) {
   NoGradGuard no_grad;
-  const bool was_training = model_.net->is_training();
-  model_.net->eval();
-  Tensor out = (*model_.net)(x);
-  model_.net->train(was_training);
-  return out;
+  EvalMode eval(*model_.net);
+  return (*model_.net)(x);
 }
 
 std::pair<double, std::optional<double>> Trainer::evaluate(const Tensor& x, const Tensor& y) {
@@ -284,23 +311,30 @@ float Trainer::lr_at(int64_t step) const {
 
 std::vector<LayerStats> Trainer::activation_stats() {
   std::vector<Tensor> seen(model_.sites.size());
-  std::vector<int> hooks;
-  for (size_t i = 0; i < model_.sites.size(); ++i) {
-    const ActivationSite& site = model_.sites[i];
-    hooks.push_back(site.module->add_forward_hook(
-        [&seen, i, input = site.watch_input](nn::Module&, const Tensor& x, const Tensor& y) {
-          seen[i] = input ? x : y;
-        }));
+  {
+    HookGuard hooks;
+    for (size_t i = 0; i < model_.sites.size(); ++i) {
+      const ActivationSite& site = model_.sites[i];
+      hooks.add(*site.module, [&seen, i, input = site.watch_input](nn::Module&, const Tensor& x,
+                                                                   const Tensor& y) {
+        seen[i] = input ? x : y;
+      });
+    }
+    predict(dataset_.x_test);
   }
-  predict(dataset_.x_test);
   std::vector<LayerStats> stats;
   for (size_t i = 0; i < model_.sites.size(); ++i) {
-    model_.sites[i].module->remove_forward_hook(hooks[i]);
     LayerStats s = stats_of(seen[i], model_.sites[i].activation);
     s.name = model_.sites[i].name;
     stats.push_back(std::move(s));
   }
   return stats;
+}
+
+bool Trainer::parameters_finite() const {
+  for (const Tensor& p : model_.net->parameters())
+    if (!all_finite(p)) return false;
+  return true;
 }
 
 std::vector<GradNorm> Trainer::grad_norms() const {
@@ -320,22 +354,27 @@ std::vector<GradNorm> Trainer::grad_norms() const {
 // is not finite.
 std::string Trainer::explain_non_finite(const Tensor& x, const Tensor& y, int64_t step) {
   std::string culprit;
-  std::vector<std::pair<nn::Module*, int>> hooks;
-  for (auto& [name, module] : model_.net->named_modules()) {
-    const std::string label = name.empty() ? "the model" : name;
-    hooks.emplace_back(module, module->add_forward_hook(
-                                   [&culprit, label](nn::Module& m, const Tensor&, const Tensor& out) {
-                                     if (culprit.empty() && !all_finite(out))
-                                       culprit = fmt::format("{} ({})", label, m.describe());
-                                   }));
-  }
   {
+    HookGuard hooks;
+    for (auto& [name, module] : model_.net->named_modules()) {
+      const std::string label = name.empty() ? "the model" : name;
+      hooks.add(*module, [&culprit, label](nn::Module& m, const Tensor&, const Tensor& out) {
+        if (culprit.empty() && !all_finite(out))
+          culprit = fmt::format("{} ({})", label, m.describe());
+      });
+    }
     NoGradGuard no_grad;
     const Tensor out = (*model_.net)(x);
     if (culprit.empty() && !std::isfinite(loss(out, y).item()))
       culprit = fmt::format("the loss ({})", config_.loss.name);
   }
-  for (auto& [module, id] : hooks) module->remove_forward_hook(id);
+  if (culprit.empty()) {
+    for (const auto& [name, p] : model_.net->named_parameters())
+      if (!all_finite(p)) {
+        culprit = fmt::format("the optimiser step, which made parameter {} non-finite", name);
+        break;
+      }
+  }
   if (culprit.empty()) culprit = "a gradient (the forward pass was finite)";
   return fmt::format("step {}: the run diverged to NaN/Inf; the first non-finite value came "
                      "from {}",
@@ -354,6 +393,17 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
   int64_t loss_count = 0;
   auto window_start = std::chrono::steady_clock::now();
   model_.net->train();
+  const auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  // Ends a run whose loss, gradients or parameters went non-finite at `step`.
+  const auto diverged = [&](const data::Batch& batch, int64_t step) {
+    result.diverged = true;
+    result.failure = explain_non_finite(batch.x, batch.y, step);
+    result.steps = step;
+    result.seconds = elapsed();
+    return result;
+  };
 
   for (int64_t step = 1, epoch = 1; step <= total; ++epoch) {
     while (auto batch = batches.next()) {
@@ -368,13 +418,7 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         for (const Tensor& p : model_.net->parameters())
           finite = finite && (!p.grad().defined() || all_finite(p.grad()));
       }
-      if (!finite) {
-        result.diverged = true;
-        result.failure = explain_non_finite(batch->x, batch->y, step);
-        result.steps = step;
-        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        return result;
-      }
+      if (!finite) return diverged(*batch, step);
       if (config_.train.clip_grad_norm)
         optim::clip_grad_norm(model_.net->parameters(), *config_.train.clip_grad_norm);
       optimizer_->step();
@@ -394,6 +438,8 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         rec.train_loss = loss_sum / static_cast<double>(loss_count);
         rec.steps_per_second = window > 0 ? static_cast<double>(loss_count) / window : 0;
         std::tie(rec.test_loss, rec.test_accuracy) = evaluate(dataset_.x_test, dataset_.y_test);
+        // The last update may have broken the model even though its step's loss was finite.
+        if (!std::isfinite(rec.test_loss) || !parameters_finite()) return diverged(*batch, step);
         rec.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
         if (config_.diagnostics.grad_norms) rec.grad_norms = grad_norms();
         if (config_.diagnostics.activation_stats) rec.layers = activation_stats();
@@ -401,7 +447,7 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         loss_count = 0;
         result.history.push_back(rec);
         if (callbacks.on_eval) callbacks.on_eval(rec);
-        if (std::isfinite(rec.test_loss) && callbacks.on_good_state) callbacks.on_good_state(step);
+        if (callbacks.on_good_state) callbacks.on_good_state(step);
         const auto& target = config_.train.target;
         const bool reached =
             target && (rec.test_accuracy ? *rec.test_accuracy >= *target : rec.test_loss <= *target);
@@ -409,7 +455,7 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         if (reached && !result.steps_to_target) result.steps_to_target = step;
         if (reached && config_.train.stop_at_target) {
           result.steps = step;
-          result.seconds = std::chrono::duration<double>(window_start - start).count();
+          result.seconds = elapsed();
           return result;
         }
       }
@@ -417,7 +463,7 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
     }
   }
   result.steps = total;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = elapsed();
   return result;
 }
 

@@ -2,6 +2,8 @@
 // and the errors autograd misuse gets.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "actlab/actlab.hpp"
 
 using namespace actlab;
@@ -167,4 +169,36 @@ TEST_CASE("forward without backward 10,000 times keeps live buffers flat", "[aut
     w.zero_grad();
   }
   CHECK(memory::stats().live_buffers == buffers);
+}
+
+TEST_CASE("a gradient handed to the sink by reference is copied, not taken over", "[autograd]") {
+  // A custom op that reuses one scratch tensor for both inputs' gradients.
+  Tensor a = Tensor::from_vector({1, 1}, {2}, true);
+  Tensor b = Tensor::from_vector({1, 1}, {2}, true);
+  Tensor y = Tensor::zeros({2});
+  record("scratch", y, {a, b}, [](const Tensor& g, GradSink& sink) {
+    Tensor scratch = g.clone();
+    scratch.mutable_data()[0] = scratch.mutable_data()[1] = 2.f;
+    sink.add(0, scratch);
+    scratch.mutable_data()[0] = scratch.mutable_data()[1] = 3.f;
+    sink.add(1, scratch);
+  });
+  sum(y).backward();
+  CHECK(a.grad().to_vector() == std::vector<float>{2, 2});
+  CHECK(b.grad().to_vector() == std::vector<float>{3, 3});
+}
+
+TEST_CASE("a graph built on two threads backprops in the right order", "[autograd][threads]") {
+  Tensor x = Tensor::from_vector({1, 2, 3}, {3}, true);
+  Tensor h;
+  // Another thread records many nodes first, so per-thread counters would disagree.
+  std::thread worker([&] {
+    Tensor t = x;
+    for (int i = 0; i < 1000; ++i) t = t * 1.f;
+    h = t * 2.f;
+  });
+  worker.join();
+  Tensor loss = sum(exp(h * 0.f) * 3.f + h * 5.f);
+  loss.backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{10, 10, 10});
 }

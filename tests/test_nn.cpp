@@ -32,6 +32,9 @@ TEST_CASE("linear computes x W^T + b", "[nn][linear]") {
   // row 0: [1-3, 2+2] = [-2, 4]; row 1: [4-6, 8+5] = [-2, 13]
   CHECK(linear(x, w, b).to_vector() == std::vector<float>{8, 24, 8, 33});
   CHECK(linear(x, w).to_vector() == std::vector<float>{-2, 4, -2, 13});
+  // No input features: the output is the bias alone.
+  CHECK(linear(Tensor::zeros({3, 0}), Tensor::zeros({2, 0}), b).to_vector() ==
+        std::vector<float>{10, 20, 10, 20, 10, 20});
   Tensor x3 = reshape(Tensor::from_vector({1, 2, 3, 4, 5, 6}, {6}), {2, 1, 3});
   CHECK(linear(x3, w, b).shape() == std::vector<int64_t>{2, 1, 2});
   CHECK_THROWS_WITH(linear(Tensor::zeros({2, 4}), w, b),

@@ -63,6 +63,8 @@ TEST_CASE("bad construction and access throw Error naming op and shapes", "[tens
                     "item: the tensor must hold exactly one element, got shape [2, 3] (6 "
                     "elements)");
   CHECK_THROWS_WITH(Tensor::zeros({-1}), Contains("negative"));
+  CHECK_THROWS_WITH(Tensor::from_vector({}, {int64_t{1} << 62, 4}),
+                    "shape: [4611686018427387904] x 4 elements overflow a 64-bit count");
   CHECK_THROWS_WITH(Tensor::zeros({2}).copy_(Tensor::zeros({3})),
                     "copy_: source shape [3] does not match destination shape [2]");
   CHECK_THROWS_WITH(Tensor::zeros({2}).size(1), Contains("dimension 1 is out of range for shape [2]"));

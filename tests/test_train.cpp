@@ -96,6 +96,18 @@ TEST_CASE("a run that diverges stops at the step and names the module", "[train]
                                                                 r.steps)));
 }
 
+TEST_CASE("a run broken by its last update is reported as diverged", "[train][errors]") {
+  // One huge Adam step: the step's own loss was finite, the weights after it are not.
+  const Config config = parse_config({{"task", {{"name", "xor"}, {"n_train", 32}, {"n_test", 32}}},
+                                      {"model", {{"hidden", {16, 16, 16, 16, 16, 16, 16, 16}}}},
+                                      {"optimizer", {{"name", "adam"}, {"lr", 1e6}}},
+                                      {"train", {{"epochs", 1}, {"batch_size", 32}, {"target", 0.5}}}});
+  const TrainResult r = Trainer(config).run();
+  CHECK(r.diverged);
+  CHECK_FALSE(r.steps_to_target.has_value());
+  CHECK_THAT(r.failure, Catch::Matchers::StartsWith("step 1: the run diverged to NaN/Inf"));
+}
+
 TEST_CASE("training stops early at the target", "[train]") {
   const Config config = from_file("xor_mlp_relu.json", {"train.target=0.9", "train.eval_every=5"});
   const TrainResult r = Trainer(config).run();

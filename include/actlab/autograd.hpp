@@ -90,10 +90,13 @@ class GradSink {
   // The buffer for input i's gradient, to be written in place by a kernel.
   Target target(int i);
   // Adds a computed gradient to input i's; a gradient of a broadcast shape is summed down to
-  // the input's shape first.
+  // the input's shape first. Passing an rvalue (std::move(scratch)) hands the tensor over, which
+  // saves a copy when it becomes the first gradient of its input.
   void add(int i, const Tensor& grad);
+  void add(int i, Tensor&& grad);
 
  private:
+  void accumulate(int i, const Tensor& grad, bool may_take);
   Node& node_;
 };
 

@@ -110,6 +110,7 @@ class Trainer {
   float lr_at(int64_t step) const;
   std::vector<LayerStats> activation_stats();
   std::vector<GradNorm> grad_norms() const;
+  bool parameters_finite() const;
   std::string explain_non_finite(const Tensor& x, const Tensor& y, int64_t step);
 
   Config config_;

@@ -41,11 +41,7 @@ GatedFeedForward::GatedFeedForward(int64_t d_model, int64_t d_ff, std::string ga
       up(d_model, d_ff, bias, gen),
       down(d_ff, d_model, bias, gen),
       gate_activation_(gate_activation_for(gate_activation)) {
-  const auto& known = gate_activation_names();
-  if (std::find(known.begin(), known.end(), gate_activation_) == known.end())
-    throw Error(fmt::format("GatedFeedForward: unknown gate activation \"{}\"; expected one of "
-                            "{} or a kind: glu, reglu, geglu, swiglu",
-                            gate_activation, fmt::join(known, ", ")));
+  check_gate_activation(gate_activation);
   register_module("gate", &gate);
   register_module("up", &up);
   register_module("down", &down);
@@ -58,6 +54,14 @@ Tensor GatedFeedForward::forward(const Tensor& x) {
 std::string GatedFeedForward::describe() const {
   return fmt::format("GatedFeedForward(d_model={}, d_ff={}, gate_activation={})",
                      gate.in_features(), gate.out_features(), gate_activation_);
+}
+
+void check_gate_activation(const std::string& kind_or_activation) {
+  const auto& known = gate_activation_names();
+  if (std::find(known.begin(), known.end(), gate_activation_for(kind_or_activation)) == known.end())
+    throw Error(fmt::format("GatedFeedForward: unknown gate activation \"{}\"; expected one of "
+                            "{} or a kind: glu, reglu, geglu, swiglu",
+                            kind_or_activation, fmt::join(known, ", ")));
 }
 
 int64_t matched_gated_d_ff(int64_t d_ff) {

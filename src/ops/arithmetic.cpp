@@ -24,14 +24,13 @@ template <class F>
 void add_product_grad(GradSink& sink, int i, const Tensor& g, const Tensor& other, F f) {
   Tensor d = Tensor::empty(g.shape());
   kernels::binary(g.data(), g.shape(), other.data(), other.shape(), d.mutable_data(), g.shape(), f);
-  sink.add(i, d);
+  sink.add(i, std::move(d));
 }
 
 // Adds scale * g into input i's gradient.
 void add_scaled_grad(GradSink& sink, int i, const Tensor& g, float scale) {
   if (scale == 1.f) return sink.add(i, g);
-  Tensor d = ops::map(g, [scale](float v) { return scale * v; });
-  sink.add(i, d);
+  sink.add(i, ops::map(g, [scale](float v) { return scale * v; }));
 }
 
 // Unary ops whose derivative is a function of one saved tensor (input or output):

@@ -26,7 +26,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_linear_shapes(x, weight, bias);
   const int64_t out_features = weight.size(0);
   const int64_t in_features = weight.size(1);
-  const int64_t rows = x.numel() / std::max<int64_t>(in_features, 1);
+  int64_t rows = 1;  // the product of x's leading dimensions
+  for (int64_t d = 0; d + 1 < x.dim(); ++d) rows *= x.size(d);
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
   Tensor y = Tensor::empty(out_shape);  // [rows, out]

@@ -47,6 +47,9 @@ class GatedFeedForward : public Module {
 // The gate activation of a gated FFN kind ("swiglu" -> "silu", ...); other names pass through.
 std::string gate_activation_for(const std::string& kind_or_activation);
 
+// Throws Error unless the name is a gated kind or an activation gated_activation takes.
+void check_gate_activation(const std::string& kind_or_activation);
+
 // The gated d_ff whose three matrices hold about as many weights as a standard FFN's two with
 // d_ff: 2/3 of d_ff, rounded to the nearest multiple of 8 (at least 8).
 int64_t matched_gated_d_ff(int64_t d_ff);
