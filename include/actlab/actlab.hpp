@@ -2,6 +2,7 @@
 #pragma once
 
 #include "actlab/autograd.hpp"
+#include "actlab/catalog.hpp"
 #include "actlab/data.hpp"
 #include "actlab/gradcheck.hpp"
 #include "actlab/loss.hpp"
