@@ -320,7 +320,8 @@ json softmax_json(const std::vector<float>& logits, const std::vector<SoftmaxRow
   return {{"logits", to_doubles(logits)}, {"rows", std::move(rows)}};
 }
 
-void write_activations_report(const std::string& path, const std::vector<ActivationCurve>& catalog) {
+void write_activations_report(const std::string& path,
+                              const std::vector<ActivationCurve>& catalog) {
   check_not_empty(catalog.empty(), "write_activations_report");
   report::Document doc("actlab activations");
   const ActivationCurve& first = catalog.front();

@@ -219,7 +219,8 @@ TEST_CASE("a user's activation is drawn with an autograd derivative, aliases und
       nn::ActivationInfo{"x squared", "x^2", "[0, inf)", "nowhere: a test", {}});
   nn::register_activation(
       "square_alias_test", [](const nlohmann::json&) { return std::make_unique<Square>(); },
-      nn::ActivationInfo{"x squared again", "x^2", "[0, inf)", "nowhere", {}, "square_catalog_test"});
+      nn::ActivationInfo{"x squared again", "x^2", "[0, inf)", "nowhere", {},
+                         "square_catalog_test"});
   const std::vector<ActivationCurve> mine = activation_catalog(-2, 2, 41);
   const ActivationCurve& c = mine.back();
   REQUIRE(c.name == "square_catalog_test");
@@ -291,7 +292,8 @@ TEST_CASE("softmax_table: extreme temperatures and logits stay finite", "[catalo
         std::vector<double>{1, 0});
 }
 
-TEST_CASE("softmax_table rejects empty lists, non-finite logits and T <= 0", "[catalog][softmax][errors]") {
+TEST_CASE("softmax_table rejects empty lists, non-finite logits and T <= 0",
+          "[catalog][softmax][errors]") {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
   CHECK(error_of([] { softmax_table({}, {1.f}); }) ==

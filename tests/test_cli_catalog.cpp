@@ -41,7 +41,8 @@ TEST_CASE("actlab activations prints the table of every activation", "[cli][cata
   CHECK(contains(r.out, "hidden layers of MLPs and CNNs"));
 }
 
-TEST_CASE("actlab activations --json prints one document with every curve", "[cli][catalog][json]") {
+TEST_CASE("actlab activations --json prints one document with every curve",
+          "[cli][catalog][json]") {
   const Result r = actlab("activations --json");
   REQUIRE(r.status == 0);
   const nlohmann::json doc = nlohmann::json::parse(r.out);  // nothing else on stdout
@@ -87,7 +88,8 @@ TEST_CASE("actlab softmax --json and --out", "[cli][softmax][json][report]") {
   const nlohmann::json doc = nlohmann::json::parse(r.out);
   CHECK(doc["logits"] == nlohmann::json::array({1, 2, 3, 4}));
   REQUIRE(doc["rows"].size() == 2);
-  CHECK(doc["rows"][0]["max_probability"].get<double>() > doc["rows"][1]["max_probability"].get<double>());
+  CHECK(doc["rows"][0]["max_probability"].get<double>() >
+        doc["rows"][1]["max_probability"].get<double>());
   const std::string page = slurp(dir.path / "report.html");
   html_check::parse_ok(page);
   html_check::require_self_contained(page);

@@ -70,7 +70,8 @@ nlohmann::json softmax_json(const std::vector<float>& logits, const std::vector<
 // by side, a table of what each is and where to use it, and the facts table; the softmax page
 // a bar chart of the distribution at each temperature, each probability over a sweep of T, and
 // the temperature table.
-void write_activations_report(const std::string& path, const std::vector<ActivationCurve>& catalog);
+void write_activations_report(const std::string& path,
+                              const std::vector<ActivationCurve>& catalog);
 void write_softmax_report(const std::string& path, const std::vector<float>& logits,
                           const std::vector<SoftmaxRow>& table);
 

@@ -29,7 +29,8 @@ class Activations final : public Command {
   CLI::App* add(CLI::App& app) override {
     CLI::App* sub = app.add_subcommand(
         "activations", "formula, range, derivative and where to use each registered activation");
-    sub->add_option("--out", out_, "write DIR/report.html with a chart of f and f' for each");
+    sub->add_option("--out", out_, "write DIR/report.html with a chart of f and f' for each")
+        ->type_name("DIR");
     sub->add_flag("--json", json_, "print one JSON document (the curves included)");
     return sub;
   }

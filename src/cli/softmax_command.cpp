@@ -17,7 +17,8 @@ namespace {
 
 std::string trim(const std::string& text) {
   const size_t first = text.find_first_not_of(' ');
-  return first == std::string::npos ? "" : text.substr(first, text.find_last_not_of(' ') - first + 1);
+  return first == std::string::npos ? ""
+                                    : text.substr(first, text.find_last_not_of(' ') - first + 1);
 }
 
 // "2,1,0.1" (spaces allowed) as numbers; an item that is not a number is a usage error naming
@@ -71,11 +72,14 @@ class Softmax final : public Command {
   CLI::App* add(CLI::App& app) override {
     CLI::App* sub = app.add_subcommand(
         "softmax", "softmax(logits / T) at a few temperatures: sharper below 1, softer above");
-    sub->add_option("--logits", logits_, "comma-separated logits")->capture_default_str();
+    sub->add_option("--logits", logits_, "comma-separated logits")
+        ->type_name("LIST")
+        ->capture_default_str();
     sub->add_option("--temperatures", temperatures_, "comma-separated temperatures T > 0")
+        ->type_name("LIST")
         ->capture_default_str();
     sub->add_flag("--json", json_, "print one JSON document");
-    sub->add_option("--out", out_, "write DIR/report.html");
+    sub->add_option("--out", out_, "write DIR/report.html")->type_name("DIR");
     return sub;
   }
 
