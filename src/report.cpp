@@ -514,19 +514,23 @@ void render(std::string& out, const Table& table) {
     if (!table.header.empty() && table.rows[i].size() != table.header.size())
       throw Error(fmt::format("report: table '{}': row {} has {} cells, the header has {}",
                               table.title, i, table.rows[i].size(), table.header.size()));
+  // One row of cells; the text columns after the first are marked for left alignment.
+  const auto put_row = [&](const std::vector<std::string>& cells, const char* tag) {
+    out += "<tr>";
+    for (size_t c = 0; c < cells.size(); ++c)
+      put(out, "<{0}{1}>{2}</{0}>", tag, c > 0 && c < table.text_columns ? " class=\"text\"" : "",
+          escape(cells[c]));
+    out += "</tr>";
+  };
   out += "<div class=\"table\"><table>";
   if (!table.title.empty()) put(out, "<caption>{}</caption>", escape(table.title));
   if (!table.header.empty()) {
-    out += "<thead><tr>";
-    for (const auto& cell : table.header) put(out, "<th>{}</th>", escape(cell));
-    out += "</tr></thead>";
+    out += "<thead>";
+    put_row(table.header, "th");
+    out += "</thead>";
   }
   out += "<tbody>";
-  for (const auto& row : table.rows) {
-    out += "<tr>";
-    for (const auto& cell : row) put(out, "<td>{}</td>", escape(cell));
-    out += "</tr>";
-  }
+  for (const auto& row : table.rows) put_row(row, "td");
   out += "</tbody></table></div>\n";
 }
 
@@ -548,6 +552,7 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:4px 12px;border-bottom:1px solid #e5e5e5;text-align:left}
 th{border-bottom:2px solid #ccc}
 td+td,th+th{text-align:right}
+td.text,th.text{text-align:left;min-width:8em}
 details{margin:0 0 20px}
 summary{cursor:pointer}
 pre{background:#f6f8fa;padding:10px;overflow:auto;font-size:12px;max-height:480px}

@@ -267,6 +267,25 @@ TEST_CASE("a user registers an activation in one call", "[nn][activation][regist
              Catch::Matchers::EndsWith("squareplus_test; did you mean \"squareplus_test\"?"));
 }
 
+TEST_CASE("an alias names a registered activation that is not an alias itself",
+          "[nn][activation][registry]") {
+  CHECK(nn::activation_info("swish").alias_of == "silu");
+  CHECK(nn::activation_info("silu").alias_of.empty());
+  const auto relu = [](const json&) { return std::make_unique<nn::ReLU>(); };
+  CHECK(error_of([&] {
+          nn::register_activation("alias_of_nothing", relu,
+                                  nn::ActivationInfo{"", "", "", "", {}, "relu7"});
+        }) == "register_activation: \"alias_of_nothing\" is an alias of \"relu7\", which is "
+              "not registered");
+  CHECK(error_of([&] {
+          nn::register_activation("alias_of_alias", relu,
+                                  nn::ActivationInfo{"", "", "", "", {}, "swish"});
+        }) == "register_activation: \"alias_of_alias\" is an alias of \"swish\", itself an "
+              "alias of \"silu\"");
+  const std::vector<std::string> names = nn::activation_names();
+  CHECK(std::find(names.begin(), names.end(), "alias_of_nothing") == names.end());
+}
+
 TEST_CASE("a user activation with declared fields is checked like a built-in",
           "[nn][activation][registry]") {
   nn::ActivationInfo info{

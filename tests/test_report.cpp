@@ -254,6 +254,16 @@ TEST_CASE("titles and text with markup characters are escaped", "[report]") {
   CHECK(contains(p.texts("pre").at(0), "\\\"Tom\\\" & 'Jerry'"));  // JSON-quoted, then escaped
 }
 
+TEST_CASE("text columns of a table are aligned left, number columns right", "[report]") {
+  Document doc("aligned");
+  doc.add(Table{"", {"name", "advice", "value"}, {{"relu", "hidden layers", "1"}}, 2});
+  const Parsed page = parse_ok(doc.html());
+  // The first column is aligned left by the page's style already; the second is marked.
+  CHECK(page.texts("th", "text") == std::vector<std::string>{"advice"});
+  CHECK(page.texts("td", "text") == std::vector<std::string>{"hidden layers"});
+  CHECK(page.find("td").size() == 3);
+}
+
 TEST_CASE("a log axis has decade ticks and leaves out values that are not positive", "[report]") {
   Document doc("log");
   doc.add(LineChart{

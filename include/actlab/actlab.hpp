@@ -2,6 +2,7 @@
 #pragma once
 
 #include "actlab/autograd.hpp"
+#include "actlab/catalog.hpp"
 #include "actlab/compare.hpp"
 #include "actlab/config.hpp"
 #include "actlab/data.hpp"

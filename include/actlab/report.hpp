@@ -56,6 +56,9 @@ struct Table {
   std::string title;
   std::vector<std::string> header;  // may be empty; otherwise every row has as many cells
   std::vector<std::vector<std::string>> rows;
+  // The leading columns that hold text (names, formulas, advice) are aligned left; the others
+  // hold numbers and are aligned right, so that their digits line up.
+  size_t text_columns = 1;
 };
 
 // A report page, built top to bottom. Charts added between begin_grid() and end_grid() are

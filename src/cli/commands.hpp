@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace actlab::cli {
@@ -22,13 +23,21 @@ constexpr int kDone = 0;
 constexpr int kRunFailed = 1;   // a run that failed: diverged, or its files could not be written
 constexpr int kUsageError = 2;  // bad usage or a bad config
 
+// A flag's value that the command cannot use (found after parsing, e.g. `--temperatures 0`).
+// main prints "actlab: <message>" on stderr and exits 2: unlike a FieldError, it names a flag,
+// not a path in a config file. The message starts with the flag: "--logits: expected ...".
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Command {
  public:
   virtual ~Command() = default;
   // Adds the subcommand and its options (bound to members) to the app.
   virtual CLI::App* add(CLI::App& app) = 0;
   // Runs after a successful parse; returns the exit status. Errors propagate as exceptions:
-  // FieldError -> 2 with a config error line, others -> 1.
+  // FieldError -> 2 with a config error line, UsageError -> 2, others -> 1.
   virtual int run() = 0;
 };
 

@@ -116,7 +116,7 @@ std::vector<Entry> builtin_activations() {
       {"swish",
        plain<SiLU>(),
        {"silu under its other name", "x * sigmoid(x)", "[-0.28, inf)",
-        "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)"}},
+        "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)", {}, "silu"}},
       {"mish",
        plain<Mish>(),
        {"self-regularised smooth ReLU", "x * tanh(softplus(x))", "[-0.31, inf)",
@@ -225,6 +225,18 @@ std::pair<Entry, json> resolve(const json& spec) {
   return {std::move(entry), std::move(resolved)};
 }
 
+// An alias names a registered activation that is not an alias itself, so that listings can
+// show every alias under the one activation it stands for.
+void check_alias(const Registry& r, const Entry& entry) {
+  const auto target = std::find_if(r.entries.begin(), r.entries.end(),
+                                   [&](const Entry& e) { return e.name == entry.info.alias_of; });
+  const std::string prefix = fmt::format("register_activation: \"{}\" is an alias of \"{}\"",
+                                         entry.name, entry.info.alias_of);
+  if (target == r.entries.end()) throw Error(prefix + ", which is not registered");
+  if (!target->info.alias_of.empty())
+    throw Error(fmt::format("{}, itself an alias of \"{}\"", prefix, target->info.alias_of));
+}
+
 void add_entry(Entry entry) {
   if (entry.name.empty()) throw Error("register_activation: the name is empty");
   if (!entry.factory)
@@ -234,6 +246,7 @@ void add_entry(Entry entry) {
   const std::vector<std::string> names = names_locked(r);
   if (std::find(names.begin(), names.end(), entry.name) != names.end())
     throw Error(fmt::format("register_activation: \"{}\" is already registered", entry.name));
+  if (!entry.info.alias_of.empty()) check_alias(r, entry);
   r.entries.push_back(std::move(entry));
 }
 

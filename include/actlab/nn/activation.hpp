@@ -141,6 +141,9 @@ struct ActivationInfo {
   // Its parameters as spec fields (names, defaults, bounds): make_activation checks a spec
   // against them and gives the factory the resolved spec, every default filled in.
   std::vector<detail::Field> fields = {};
+  // The registered name this one is another name for ("swish": "silu"), or empty: listings
+  // such as `actlab activations` show an alias under the activation it names.
+  std::string alias_of = {};
 };
 
 // An activation module from a spec: a name ("gelu") or an object with a "name" and the
@@ -160,7 +163,8 @@ nlohmann::json resolve_activation(const nlohmann::json& spec);
 // as written. Throws when the name is taken.
 void register_activation(const std::string& name, ActivationFactory factory,
                          const std::string& description);
-// The same, with the full metadata; the spec is checked against info.fields first.
+// The same, with the full metadata; the spec is checked against info.fields first. A non-empty
+// info.alias_of must name an activation registered before (throws otherwise).
 void register_activation(const std::string& name, ActivationFactory factory, ActivationInfo info);
 
 // Every registered name: the built-in ones, then the users', in registration order.

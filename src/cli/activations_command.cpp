@@ -1,0 +1,63 @@
+// `actlab activations`: every registered activation with its formula, range, derivative and
+// where to use it, as a table on the terminal, one JSON document (--json, the curves included)
+// or a report page with a chart of f and f' per activation (--out DIR).
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "actlab/catalog.hpp"
+#include "cli/commands.hpp"
+#include "cli/output.hpp"
+
+namespace actlab::cli {
+namespace {
+
+// The formula and the advice are sentences too long for table cells: one line each, under
+// the name.
+void print_formulas(const std::vector<ActivationCurve>& catalog) {
+  size_t width = 0;
+  for (const ActivationCurve& c : catalog) width = std::max(width, display_name(c).size());
+  fmt::print("{:<{}}  formula\n{:<{}}  where to use it\n", "activation", width, "", width);
+  for (const ActivationCurve& c : catalog)
+    fmt::print("{:<{}}  {}\n{:<{}}  {}\n", display_name(c), width,
+               c.info.formula.empty() ? "-" : c.info.formula, "", width,
+               c.info.use.empty() ? "-" : c.info.use);
+}
+
+class Activations final : public Command {
+ public:
+  CLI::App* add(CLI::App& app) override {
+    CLI::App* sub = app.add_subcommand(
+        "activations", "formula, range, derivative and where to use each registered activation");
+    sub->add_option("--out", out_, "write DIR/report.html with a chart of f and f' for each")
+        ->type_name("DIR");
+    sub->add_flag("--json", json_, "print one JSON document (the curves included)");
+    return sub;
+  }
+
+  int run() override {
+    const std::vector<ActivationCurve> catalog = activation_catalog();
+    const std::string page = out_.empty() ? "" : report_path(out_);
+    if (!page.empty()) write_activations_report(page, catalog);
+    if (json_) {
+      fmt::print("{}\n", catalog_json(catalog).dump(2));
+      return kDone;
+    }
+    fmt::print("{} activations on [{}, {}]; f' by autograd, kinks as in PyTorch (relu'(0) = 0)\n\n",
+               catalog.size(), catalog.front().x.front(), catalog.front().x.back());
+    fmt::print("{}", text_table(activation_facts_table(catalog)));
+    fmt::print("\n");
+    print_formulas(catalog);
+    if (!page.empty()) fmt::print("\nreport: {}\n", page);
+    return kDone;
+  }
+
+ private:
+  std::string out_;
+  bool json_ = false;
+};
+
+const CommandRegistration registration([] { return std::make_unique<Activations>(); });
+
+}  // namespace
+}  // namespace actlab::cli

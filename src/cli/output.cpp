@@ -1,0 +1,38 @@
+// Aligned text tables and the report path, for the commands that print tables and write pages.
+#include "cli/output.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace actlab::cli {
+
+std::string text_table(const report::Table& table) {
+  std::vector<std::vector<std::string>> rows = {table.header};
+  rows.insert(rows.end(), table.rows.begin(), table.rows.end());
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (c > 0) line += "  ";
+      line += c == 0 || c < table.text_columns ? fmt::format("{:<{}}", row[c], widths[c])
+                       : fmt::format("{:>{}}", row[c], widths[c]);
+    }
+    line.erase(line.find_last_not_of(' ') + 1);  // no trailing blanks after a padded last cell
+    out += line + '\n';
+  }
+  return out;
+}
+
+std::string report_path(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  return (std::filesystem::path(dir) / "report.html").string();
+}
+
+}  // namespace actlab::cli
