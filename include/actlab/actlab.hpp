@@ -2,6 +2,7 @@
 #pragma once
 
 #include "actlab/autograd.hpp"
+#include "actlab/collapse.hpp"
 #include "actlab/data.hpp"
 #include "actlab/gradcheck.hpp"
 #include "actlab/loss.hpp"
@@ -18,3 +19,4 @@
 #include "actlab/report.hpp"
 #include "actlab/serialize.hpp"
 #include "actlab/tensor.hpp"
+#include "actlab/vanishing.hpp"
