@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace actlab::cli {
@@ -28,8 +29,14 @@ class Command {
   // Adds the subcommand and its options (bound to members) to the app.
   virtual CLI::App* add(CLI::App& app) = 0;
   // Runs after a successful parse; returns the exit status. Errors propagate as exceptions:
-  // FieldError -> 2 with a config error line, others -> 1.
+  // FieldError -> 2 with a config error line, UsageError -> 2, others -> 1.
   virtual int run() = 0;
+};
+
+// A bad flag value: main prints "actlab: <message>" and exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 using CommandFactory = std::function<std::unique_ptr<Command>()>;

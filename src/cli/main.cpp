@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   } catch (const actlab::FieldError& e) {
     fmt::print(stderr, "{}\n", actlab::config_error_message(e));
     return kUsageError;
+  } catch (const UsageError& e) {
+    fmt::print(stderr, "actlab: {}\n", e.what());
+    return kUsageError;
   } catch (const std::exception& e) {
     fmt::print(stderr, "actlab: {}\n", e.what());
     return kRunFailed;
