@@ -77,7 +77,6 @@ Config training_config(const VanishingOptions& o, const std::string& activation,
         {"hidden", std::vector<int64_t>(static_cast<size_t>(o.depth - 1), o.width)},
         {"activation", activation},
         {"init", {{"scheme", scheme.name}, {"nonlinearity", scheme.nonlinearity}}}}},
-      {"loss", {{"name", "cross_entropy"}}},
       {"optimizer", {{"name", "sgd"}, {"lr", 0.01}}},
       {"train",
        {{"epochs", o.train_steps},  // one full batch per epoch

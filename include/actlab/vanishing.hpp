@@ -63,7 +63,7 @@ struct VanishingResult {
 // against random labels: its gradient at the output, (softmax - onehot) / batch, has about the
 // same size whatever the forward pass did, so the norms show what the backward pass does to it.
 // With train_steps, each pair is also trained on "circles" (2-D inputs, depth - 1 hidden layers
-// of width, 2 logits) with full-batch SGD at lr 0.01 and no momentum, so that a step is the
+// of width, one logit and BCE) with full-batch SGD at lr 0.01 and no momentum, so that a step is the
 // gradient itself and a tiny gradient makes a tiny step (Adam would rescale it and hide the
 // stall); those nets are initialised from options.seed. Bad options throw FieldError with the
 // option's name as path ("depth", "activations", ...).
