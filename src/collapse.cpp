@@ -130,9 +130,10 @@ CollapseResult linear_collapse(const std::vector<int>& depths, int64_t width, ui
 }
 
 std::vector<int> collapse_depths(int max_depth) {
+  detail::check_integer("depth", max_depth, 2, kMaxDepth);
   std::vector<int> depths;
   for (int d = 2; d <= max_depth; d *= 2) depths.push_back(d);
-  if (depths.empty() || depths.back() != max_depth) depths.push_back(max_depth);
+  if (depths.back() != max_depth) depths.push_back(max_depth);
   return depths;
 }
 
@@ -166,7 +167,9 @@ report::Document collapse_report(const CollapseResult& result) {
   doc.heading("Trained");
   doc.paragraph(
       "The same two-hidden-layer net, trained with and without ReLU. Without an activation it "
-      "is a linear classifier: on xor no line beats 75%, and circles need a closed boundary.");
+      "is a linear classifier: on xor no line beats 75%, and circles need a closed boundary. "
+      "On xor the best line for the logistic loss is nearly flat (the data are symmetric), so "
+      "what a linear net ends at is a toss anywhere from 25% to 75%.");
   doc.add(accuracy_bars(result));
   doc.add_json("All numbers (JSON)", to_json(result));
   return doc;

@@ -39,6 +39,7 @@ TEST_CASE("collapse depths are powers of two up to the deepest", "[collapse]") {
   CHECK(collapse_depths(16) == std::vector<int>{2, 4, 8, 16});
   CHECK(collapse_depths(10) == std::vector<int>{2, 4, 8, 10});
   CHECK(collapse_depths(2) == std::vector<int>{2});
+  CHECK_THROWS_AS(collapse_depths(1), FieldError);
 }
 
 TEST_CASE("linear_collapse names a bad depth or width", "[collapse][errors]") {

@@ -46,7 +46,8 @@ struct CollapseResult {
 CollapseResult linear_collapse(const std::vector<int>& depths, int64_t width = 32,
                                uint64_t seed = 0);
 
-// 2, 4, 8, ... up to max_depth, and max_depth itself when it is not a power of two.
+// 2, 4, 8, ... up to max_depth, and max_depth itself when it is not a power of two; max_depth
+// must be in [2, 1024], else FieldError at "depth".
 std::vector<int> collapse_depths(int max_depth);
 
 nlohmann::json to_json(const CollapseResult& result);

@@ -46,7 +46,6 @@ class Collapse final : public Command {
   int run() override {
     CollapseResult result;
     try {
-      detail::check_integer("depth", depth_, 2, 1024);
       result = linear_collapse(collapse_depths(depth_), width_);
     } catch (const FieldError& e) {
       throw UsageError(fmt::format("--{}: {}", e.path().front(), e.reason()));
