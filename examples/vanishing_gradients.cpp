@@ -25,8 +25,7 @@ int main() {
     fmt::print("\n");
   }
   fmt::print("{:>5}", "1/L");
-  for (const actlab::VanishingNet& net : result.nets)
-    fmt::print("  {:>14.3e}", net.ratio.geomean);
+  for (const actlab::VanishingNet& net : result.nets) fmt::print("  {:>14.3e}", net.ratio.geomean);
   fmt::print("\n");
 
   // The claims: sigmoid's first layer gets a millionth of the last one's gradient or less;

@@ -70,7 +70,10 @@ CollapseTraining train(const std::string& task, const std::string& activation, u
   const json doc = {
       {"task", {{"name", task}, {"n_train", 512}, {"n_test", 256}, {"seed", 1}}},
       {"model",
-       {{"kind", "mlp"}, {"hidden", {16, 16}}, {"activation", activation}, {"init", "kaiming_normal"}}},
+       {{"kind", "mlp"},
+        {"hidden", {16, 16}},
+        {"activation", activation},
+        {"init", "kaiming_normal"}}},
       {"optimizer", {{"name", "adam"}, {"lr", 0.01}}},
       {"train", {{"epochs", 40}, {"batch_size", 32}, {"seed", seed}, {"eval_every", 1000000}}},
       {"diagnostics", {{"activation_stats", false}, {"grad_norms", false}}}};
@@ -150,8 +153,8 @@ nlohmann::json to_json(const CollapseResult& result) {
                         {"activation", t.activation},
                         {"train_accuracy", t.train_accuracy},
                         {"test_accuracy", t.test_accuracy}});
-  return {{"width", result.width}, {"seed", result.seed}, {"depths", depths},
-          {"training", training}};
+  return {
+      {"width", result.width}, {"seed", result.seed}, {"depths", depths}, {"training", training}};
 }
 
 report::Document collapse_report(const CollapseResult& result) {

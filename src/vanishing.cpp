@@ -30,7 +30,7 @@ constexpr int64_t kMaxTrainSteps = 100000;  // a config's most epochs (one step 
 
 void check(const VanishingOptions& o) {
   detail::check_integer("depth", o.depth, 2, kMaxDepth);
-  detail::check_integer("width", o.width, 1, kMaxWidth);
+  detail::check_integer("width", o.width, 2, kMaxWidth);  // two classes at least
   detail::check_integer("seeds", o.seeds, 1, kMaxSeeds);
   detail::check_integer("batch", o.batch, 1, kMaxBatch);
   detail::check_integer("train_steps", o.train_steps, 0, kMaxTrainSteps);
@@ -60,10 +60,12 @@ std::vector<double> layer_grad_norms(const VanishingOptions& o, const std::strin
               activation, scheme, 0.f, gen);
   const Tensor x = Tensor::randn({o.batch, o.width}, gen);  // [batch, width]
   std::vector<int64_t> labels(static_cast<size_t>(o.batch));
-  for (int64_t& label : labels) label = static_cast<int64_t>(gen.below(static_cast<uint64_t>(o.width)));
+  for (int64_t& label : labels)
+    label = static_cast<int64_t>(gen.below(static_cast<uint64_t>(o.width)));
   cross_entropy(net(x), labels).backward();
   std::vector<double> norms;
-  for (const nn::Linear* layer : net.linears()) norms.push_back(frobenius_norm(layer->weight.grad()));
+  for (const nn::Linear* layer : net.linears())
+    norms.push_back(frobenius_norm(layer->weight.grad()));
   return norms;
 }
 
@@ -120,7 +122,9 @@ std::string net_label(const VanishingNet& net) {
   return fmt::format("{} ({})", net.activation, net.init);
 }
 
-json spread_json(const Spread& s) { return {{"geomean", s.geomean}, {"min", s.min}, {"max", s.max}}; }
+json spread_json(const Spread& s) {
+  return {{"geomean", s.geomean}, {"min", s.min}, {"max", s.max}};
+}
 
 json net_json(const VanishingNet& net) {
   json layers = json::array();
@@ -141,8 +145,8 @@ json net_json(const VanishingNet& net) {
 
 report::LineChart norms_chart(const VanishingResult& r) {
   report::LineChart chart;
-  chart.title = fmt::format("||dL/dW_l|| at initialisation (geometric mean over {} seeds)",
-                            r.options.seeds);
+  chart.title =
+      fmt::format("||dL/dW_l|| at initialisation (geometric mean over {} seeds)", r.options.seeds);
   chart.x_label = "layer l (1 = input side)";
   chart.y_label = "gradient norm";
   chart.log_y = true;
@@ -160,18 +164,18 @@ report::LineChart norms_chart(const VanishingResult& r) {
 report::Table ratio_table(const VanishingResult& r) {
   report::Table table;
   table.title = "First over last layer";
-  table.header = {"activation", "init", "||dL/dW_1||", "||dL/dW_L||", "first/last",
-                  "first/last min .. max over seeds", "per layer", "verdict"};
+  table.header = {"activation",  "init",       "||dL/dW_1||",
+                  "||dL/dW_L||", "first/last", "first/last min .. max over seeds",
+                  "per layer",   "verdict"};
   // The factor by which each layer, on average, scales the gradient on its way back.
   const double layers_between = static_cast<double>(r.options.depth - 1);
   for (const VanishingNet& net : r.nets)
-    table.rows.push_back({net.activation, net.init,
-                          fmt::format("{:.3g}", net.layer_norms.front().geomean),
-                          fmt::format("{:.3g}", net.layer_norms.back().geomean),
-                          fmt::format("{:.3g}", net.ratio.geomean),
-                          fmt::format("{:.3g} .. {:.3g}", net.ratio.min, net.ratio.max),
-                          fmt::format("{:.3g}", std::pow(net.ratio.geomean, 1 / layers_between)),
-                          net.verdict});
+    table.rows.push_back(
+        {net.activation, net.init, fmt::format("{:.3g}", net.layer_norms.front().geomean),
+         fmt::format("{:.3g}", net.layer_norms.back().geomean),
+         fmt::format("{:.3g}", net.ratio.geomean),
+         fmt::format("{:.3g} .. {:.3g}", net.ratio.min, net.ratio.max),
+         fmt::format("{:.3g}", std::pow(net.ratio.geomean, 1 / layers_between)), net.verdict});
   return table;
 }
 
@@ -282,7 +286,8 @@ report::Document vanishing_report(const VanishingResult& result) {
       "random labels. Each norm is the geometric mean over {} seeds, whose spread is "
       "log-normal-like. The sigmoid's derivative is at most 0.25, so each sigmoid layer passes "
       "back about a quarter of the gradient (the table's per-layer factor) and the first "
-      "layers of a deep sigmoid net barely learn; ReLU with He init (He et al. 2015) and tanh with Xavier init (Glorot & Bengio "
+      "layers of a deep sigmoid net barely learn; ReLU with He init (He et al. 2015) and tanh with "
+      "Xavier init (Glorot & Bengio "
       "2010) keep the norms within about an order of magnitude.",
       o.depth, o.width, o.depth - 1, o.batch, o.seeds));
   doc.add(norms_chart(result));

@@ -29,7 +29,8 @@ void check_usage_error(const std::string& args, const std::string& message) {
 
 }  // namespace
 
-TEST_CASE("actlab collapse --json: round-off differences and the linear/ReLU gap", "[cli][collapse]") {
+TEST_CASE("actlab collapse --json: round-off differences and the linear/ReLU gap",
+          "[cli][collapse]") {
   const Result r = actlab("collapse --depth 8 --width 16 --json");
   INFO(r.err);
   REQUIRE(r.status == 0);
@@ -57,7 +58,8 @@ TEST_CASE("actlab collapse prints a table and writes its report", "[cli][collaps
   CHECK(p.find("rect", "bar").size() == 4);
 }
 
-TEST_CASE("actlab vanishing --json: sigmoid vanishes and ReLU with He init flows", "[cli][vanishing]") {
+TEST_CASE("actlab vanishing --json: sigmoid vanishes and ReLU with He init flows",
+          "[cli][vanishing]") {
   const Result r = actlab("vanishing --json");
   INFO(r.err);
   REQUIRE(r.status == 0);
@@ -85,14 +87,17 @@ TEST_CASE("actlab vanishing --json: sigmoid vanishes and ReLU with He init flows
   }
 }
 
-TEST_CASE("actlab vanishing compares inits, trains, and writes its report", "[cli][vanishing][report]") {
+TEST_CASE("actlab vanishing compares inits, trains, and writes its report",
+          "[cli][vanishing][report]") {
   TempDir dir;
-  const Result r = actlab("vanishing --depth 6 --width 16 --activations relu,tanh --init he,xavier "
-                          "--seeds 2 --train 10 --out " + dir.path.string());
+  const Result r = actlab(
+      "vanishing --depth 6 --width 16 --activations relu,tanh --init he,xavier "
+      "--seeds 2 --train 10 --out " +
+      dir.path.string());
   INFO(r.err);
   REQUIRE(r.status == 0);
-  for (const char* row : {"relu       he ", "relu       xavier ", "tanh       he ", "tanh       xavier ",
-                          "Trained 10 steps on circles", "report: "})
+  for (const char* row : {"relu       he ", "relu       xavier ", "tanh       he ",
+                          "tanh       xavier ", "Trained 10 steps on circles", "report: "})
     CHECK(html_check::contains(r.out, row));
   const html_check::Parsed p = checked_report(dir.path);
   CHECK(p.find("path", "series").size() == 4 + 4);  // norms and loss curves of four nets
@@ -104,12 +109,13 @@ TEST_CASE("bad collapse and vanishing flags exit 2 with one line", "[cli][errors
                     "leaky_relu, prelu, elu, selu, celu, gelu, gelu_tanh, silu, swish, mish, "
                     "softplus, sigmoid, tanh, hardswish; did you mean \"relu\"?");
   check_usage_error("vanishing --depth 1", "--depth: expected an integer in [2, 64], found 1");
-  check_usage_error("vanishing --width 0", "--width: expected an integer in [1, 4096], found 0");
+  check_usage_error("vanishing --width 1", "--width: expected an integer in [2, 4096], found 1");
   check_usage_error("vanishing --train -1",
                     "--train: expected an integer in [0, 100000], found -1");
   const Result init = actlab("vanishing --init xavior");
   CHECK(init.status == 2);
-  CHECK(init.err.starts_with("actlab: --init: unknown init scheme \"xavior\"; known: xavier, he, "));
+  CHECK(
+      init.err.starts_with("actlab: --init: unknown init scheme \"xavior\"; known: xavier, he, "));
   CHECK(init.err.ends_with("did you mean \"xavier\"?\n"));
   CHECK(std::count(init.err.begin(), init.err.end(), '\n') == 1);
   check_usage_error("collapse --depth 1", "--depth: expected an integer in [2, 1024], found 1");

@@ -71,6 +71,6 @@ TEST_CASE("the collapse report is self-contained: a table per depth and accuracy
   const html_check::Parsed p = html_check::parse_ok(page);
   html_check::require_self_contained(page);
   CHECK(p.find("rect", "bar").size() == 4);
-  CHECK(p.find("tr").size() == 1 + 2);  // header and one row per depth
+  CHECK(p.find("tr").size() == 1 + 2);   // header and one row per depth
   CHECK(p.find("details").size() == 1);  // the numbers as JSON
 }

@@ -23,16 +23,15 @@ const VanishingNet& net_of(const VanishingResult& r, const std::string& activati
 
 // Largest over smallest layer norm: how far apart the layers' gradients are.
 double layer_spread(const VanishingNet& net) {
-  const auto [lo, hi] = std::minmax_element(
-      net.layer_norms.begin(), net.layer_norms.end(),
-      [](const Spread& a, const Spread& b) { return a.geomean < b.geomean; });
+  const auto [lo, hi] =
+      std::minmax_element(net.layer_norms.begin(), net.layer_norms.end(),
+                          [](const Spread& a, const Spread& b) { return a.geomean < b.geomean; });
   return hi->geomean / lo->geomean;
 }
 
 }  // namespace
 
-TEST_CASE("at depth 20 sigmoid's gradient vanishes while ReLU with He init flows",
-          "[vanishing]") {
+TEST_CASE("at depth 20 sigmoid's gradient vanishes while ReLU with He init flows", "[vanishing]") {
   const VanishingResult r = vanishing_gradients();  // depth 20, width 64, 5 seeds
   REQUIRE(r.nets.size() == 4);
   const VanishingNet& sigmoid = net_of(r, "sigmoid");
@@ -66,8 +65,7 @@ TEST_CASE("tanh with Xavier and GELU with He init keep the layers within two dec
   }
 }
 
-TEST_CASE("norms are summarised over seeds by the geometric mean with min and max",
-          "[vanishing]") {
+TEST_CASE("norms are summarised over seeds by the geometric mean with min and max", "[vanishing]") {
   const Spread s = summarise({1, 100, 10});
   CHECK(s.geomean == Approx(10));
   CHECK(s.min == 1);
@@ -134,7 +132,7 @@ TEST_CASE("bad options name the option", "[vanishing][errors]") {
   CHECK(path_of(o) == "depth: expected an integer in [2, 64], found 1");
   o = {};
   o.width = 0;
-  CHECK(path_of(o) == "width: expected an integer in [1, 4096], found 0");
+  CHECK(path_of(o) == "width: expected an integer in [2, 4096], found 0");
   o = {};
   o.activations = {"relu", "relu6"};
   CHECK(path_of(o).starts_with("activations: unknown activation \"relu6\"; known: identity"));
@@ -198,7 +196,7 @@ TEST_CASE("the vanishing JSON and report hold every net", "[vanishing][report]")
   const html_check::Parsed p = html_check::parse_ok(page);
   html_check::require_self_contained(page);
   CHECK(p.find("path", "series").size() == 2);  // one norm curve per net
-  CHECK(p.find("tr").size() == 1 + 2);         // the ratio table
+  CHECK(p.find("tr").size() == 1 + 2);          // the ratio table
   CHECK(p.find("h2").empty());                  // no training section
 
   options.train_steps = 4;

@@ -10,15 +10,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actlab/nn/init.hpp"
 #include "actlab/detail/fields.hpp"  // FieldError, thrown for bad options
+#include "actlab/nn/init.hpp"
 #include "actlab/report.hpp"
 
 namespace actlab {
 
 struct VanishingOptions {
-  int64_t depth = 20;   // Linear layers, the output layer included (2..64)
-  int64_t width = 64;   // every layer is width x width
+  int64_t depth = 20;  // Linear layers, the output layer included (2..64)
+  int64_t width = 64;  // every layer is width x width, and width classes: 2..4096
   std::vector<std::string> activations = {"sigmoid", "tanh", "relu", "gelu"};
   // Init schemes to compare, each with every activation (see vanishing_init); empty: each
   // activation's usual one (vanishing_default_init).
@@ -46,10 +46,10 @@ struct LossPoint {
 
 struct VanishingNet {
   std::string activation;
-  std::string init;                 // the scheme's name as given, e.g. "he", "xavier_normal"
-  std::vector<Spread> layer_norms;  // ||dL/dW_l|| for l = 1 .. depth (input to output)
-  Spread ratio;                     // ||dL/dW_1|| / ||dL/dW_L|| over seeds
-  std::string verdict;              // "vanishes", "flows" or "explodes" (see verdict_for)
+  std::string init;                   // the scheme's name as given, e.g. "he", "xavier_normal"
+  std::vector<Spread> layer_norms;    // ||dL/dW_l|| for l = 1 .. depth (input to output)
+  Spread ratio;                       // ||dL/dW_1|| / ||dL/dW_L|| over seeds
+  std::string verdict;                // "vanishes", "flows" or "explodes" (see verdict_for)
   std::vector<LossPoint> loss_curve;  // empty unless trained
   double test_accuracy = 0;           // at the end of training
 };
@@ -63,8 +63,8 @@ struct VanishingResult {
 // against random labels: its gradient at the output, (softmax - onehot) / batch, has about the
 // same size whatever the forward pass did, so the norms show what the backward pass does to it.
 // With train_steps, each pair is also trained on "circles" (2-D inputs, depth - 1 hidden layers
-// of width, one logit and BCE) with full-batch SGD at lr 0.01 and no momentum, so that a step is the
-// gradient itself and a tiny gradient makes a tiny step (Adam would rescale it and hide the
+// of width, one logit and BCE) with full-batch SGD at lr 0.01 and no momentum, so that a step is
+// the gradient itself and a tiny gradient makes a tiny step (Adam would rescale it and hide the
 // stall); those nets are initialised from options.seed. Bad options throw FieldError with the
 // option's name as path ("depth", "activations", ...).
 VanishingResult vanishing_gradients(const VanishingOptions& options = {});

@@ -11,23 +11,26 @@ namespace actlab::cli {
 namespace {
 
 void print_table(const CollapseResult& r) {
-  fmt::print("Linear collapse: N layers y = x W^T + b of width {}, no activation, against one "
-             "layer x W'^T + b'\n",
-             r.width);
+  fmt::print(
+      "Linear collapse: N layers y = x W^T + b of width {}, no activation, against one "
+      "layer x W'^T + b'\n",
+      r.width);
   fmt::print("{:>6}  {:>22}  {:>10}  {:>10}\n", "depth", "max |deep - collapsed|", "max |deep|",
              "relative");
   for (const CollapseDepth& d : r.depths)
     fmt::print("{:>6}  {:>22.3e}  {:>10.3g}  {:>10.3e}\n", d.depth, d.max_abs_diff,
                d.max_abs_output, d.relative);
-  fmt::print("The differences are float32 round-off: without an activation, depth adds no "
-             "expressive power.\n\n");
+  fmt::print(
+      "The differences are float32 round-off: without an activation, depth adds no "
+      "expressive power.\n\n");
   fmt::print("Trained, two hidden layers of 16 (Adam, lr 0.01, 40 epochs):\n");
   fmt::print("{:<8}  {:<10}  {:>9}  {:>8}\n", "task", "activation", "train acc", "test acc");
   for (const CollapseTraining& t : r.training)
     fmt::print("{:<8}  {:<10}  {:>8.1f}%  {:>7.1f}%\n", t.task, t.activation,
                100 * t.train_accuracy, 100 * t.test_accuracy);
-  fmt::print("Without an activation the net is a linear classifier: at most 75% on xor, about "
-             "chance on circles.\n");
+  fmt::print(
+      "Without an activation the net is a linear classifier: at most 75% on xor, about "
+      "chance on circles.\n");
 }
 
 class Collapse final : public Command {

@@ -50,9 +50,10 @@ class LogBars {
 void print_norms(const VanishingResult& r) {
   const VanishingOptions& o = r.options;
   const size_t middle = static_cast<size_t>(o.depth / 2);  // 0-based: layer depth/2 + 1
-  fmt::print("Gradient norms ||dL/dW_l|| at initialisation: {} layers of width {}, {} random "
-             "inputs, cross-entropy on random labels; geometric mean over {} seeds\n",
-             o.depth, o.width, o.batch, o.seeds);
+  fmt::print(
+      "Gradient norms ||dL/dW_l|| at initialisation: {} layers of width {}, {} random "
+      "inputs, cross-entropy on random labels; geometric mean over {} seeds\n",
+      o.depth, o.width, o.batch, o.seeds);
   const LogBars bars(r);
   const std::string first = "layer 1", mid = fmt::format("layer {}", middle + 1),
                     last = fmt::format("layer {}", o.depth);
@@ -65,16 +66,18 @@ void print_norms(const VanishingResult& r) {
                net.layer_norms[middle].geomean, net.layer_norms.back().geomean, net.ratio.geomean,
                fmt::format("({:.1e} .. {:.1e})", net.ratio.min, net.ratio.max), net.verdict,
                bars.row(net));
-  fmt::print("verdict: first/last below 0.01 vanishes, above 100 explodes, else flows (the ratio "
-             "cannot see every layer shrinking alike: compare the levels too)\n");
+  fmt::print(
+      "verdict: first/last below 0.01 vanishes, above 100 explodes, else flows (the ratio "
+      "cannot see every layer shrinking alike: compare the levels too)\n");
 }
 
 void print_training(const VanishingResult& r) {
-  fmt::print("\nTrained {} steps on circles (full-batch SGD, lr 0.01); a coin flip's loss is "
-             "ln 2 = 0.693\n",
-             r.options.train_steps);
-  fmt::print("{:<10} {:<15} {:>10} {:>10} {:>9}\n", "activation", "init", "first loss",
-             "last loss", "test acc");
+  fmt::print(
+      "\nTrained {} steps on circles (full-batch SGD, lr 0.01); a coin flip's loss is "
+      "ln 2 = 0.693\n",
+      r.options.train_steps);
+  fmt::print("{:<10} {:<15} {:>10} {:>10} {:>9}\n", "activation", "init", "first loss", "last loss",
+             "test acc");
   for (const VanishingNet& net : r.nets)
     fmt::print("{:<10} {:<15} {:>10.4f} {:>10.4f} {:>8.1f}%\n", net.activation, net.init,
                net.loss_curve.front().train_loss, net.loss_curve.back().train_loss,
@@ -102,8 +105,8 @@ class Vanishing final : public Command {
                     "config scheme (xavier_normal, kaiming_normal, ...); default: xavier_normal "
                     "for sigmoid and tanh, kaiming_normal for the rest")
         ->delimiter(',');
-    cmd->add_option("--seeds", options_.seeds, "nets per activation, summarised by the "
-                                               "geometric mean")
+    cmd->add_option("--seeds", options_.seeds,
+                    "nets per activation, summarised by the geometric mean")
         ->capture_default_str();
     cmd->add_option("--train", options_.train_steps,
                     "also train each net this many steps on circles and show the loss curves");
