@@ -142,6 +142,12 @@ nlohmann::json read_number(const nlohmann::json& spec, const NumberField& field,
   return static_cast<int64_t>(value.get<double>());
 }
 
+void check_integer(const std::string& name, int64_t value, int64_t lo, int64_t hi) {
+  const NumberField field{name, true, 0, static_cast<double>(lo), static_cast<double>(hi),
+                          false, false, ""};
+  read_number(nlohmann::json{{name, value}}, field, {});
+}
+
 void reject_unknown_fields(const nlohmann::json& spec, const std::vector<std::string>& known,
                            const FieldPath& path, const std::string& owner) {
   for (const auto& [key, value] : spec.items()) {

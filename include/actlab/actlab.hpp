@@ -5,6 +5,7 @@
 #include "actlab/catalog.hpp"
 #include "actlab/compare.hpp"
 #include "actlab/config.hpp"
+#include "actlab/collapse.hpp"
 #include "actlab/data.hpp"
 #include "actlab/gradcheck.hpp"
 #include "actlab/loss.hpp"
@@ -23,3 +24,4 @@
 #include "actlab/serialize.hpp"
 #include "actlab/tensor.hpp"
 #include "actlab/train.hpp"
+#include "actlab/vanishing.hpp"

@@ -3,6 +3,7 @@
 // expected and what was found ("task.arms: expected an integer >= 2, found 1").
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
@@ -62,6 +63,10 @@ nlohmann::json json_schema(const NumberField& field);
 // int64 JSON numbers, reals as doubles.
 nlohmann::json read_number(const nlohmann::json& spec, const NumberField& field,
                            const FieldPath& path);
+
+// An integer option given in code or by a flag rather than in a spec: throws FieldError at
+// `name` ("expected an integer in [2, 64], found 1") unless lo <= value <= hi.
+void check_integer(const std::string& name, int64_t value, int64_t lo, int64_t hi);
 
 // A string field taking one of a few values.
 struct ChoiceField {
