@@ -1,50 +1,18 @@
 // The `actlab` command line end to end: exit statuses, one-line errors on stderr, JSON on
 // stdout, and no run directory left behind by a bad config.
 #include <catch2/catch.hpp>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.hpp"
+
 namespace fs = std::filesystem;
+using namespace cli_runner;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// Runs `actlab ARGS` with stdout and stderr captured separately.
-Result actlab(const std::string& args) {
-  const fs::path err = fs::temp_directory_path() / ("actlab_cli_err_" + std::to_string(::getpid()));
-  const std::string command = std::string(ACTLAB_CLI_PATH) + " " + args + " 2>" + err.string();
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int raw = ::pclose(pipe);
-  Result r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out, slurp(err)};
-  fs::remove(err);
-  return r;
-}
-
 const std::string kConfigs = ACTLAB_CONFIG_DIR;
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("actlab_cli_" + std::to_string(::getpid()));
-  TempDir() { fs::remove_all(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 }  // namespace
 
