@@ -3,6 +3,7 @@
 
 #include "actlab/autograd.hpp"
 #include "actlab/data.hpp"
+#include "actlab/diagnostics.hpp"
 #include "actlab/gradcheck.hpp"
 #include "actlab/loss.hpp"
 #include "actlab/memory.hpp"
