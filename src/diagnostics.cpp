@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 // "mlp [32, 32] relu", "ffn gated 2 x (64 -> 256) swiglu"
 std::string model_summary(const ModelConfig& m) {
-  const std::string act = m.activation.is_string() ? m.activation.get<std::string>() : m.activation.dump();
+  const std::string act =
+      m.activation.is_string() ? m.activation.get<std::string>() : m.activation.dump();
   if (m.kind == "mlp") return fmt::format("mlp [{}] {}", fmt::join(m.hidden, ", "), act);
   return fmt::format("ffn {} {} x ({} -> {}) {}", m.block, m.blocks, m.d_model, m.d_ff, act);
 }
@@ -43,7 +44,8 @@ std::pair<double, double> output_spread(const Tensor& out) {
       sum += y, sum_sq += y * y, scale += std::abs(y);
     }
     const double mean = sum / static_cast<double>(n);
-    widest = std::max(widest, std::sqrt(std::max(0.0, sum_sq / static_cast<double>(n) - mean * mean)));
+    widest =
+        std::max(widest, std::sqrt(std::max(0.0, sum_sq / static_cast<double>(n) - mean * mean)));
   }
   return {widest, scale / static_cast<double>(out.numel())};
 }
@@ -93,7 +95,8 @@ Diagnosis analyse(Trainer& trainer, int64_t steps, std::string failure) {
 Config shortened(Config config, int64_t steps) {
   const int64_t n_train = config.task.at("n_train").get<int64_t>();
   const int64_t per_epoch = (n_train + config.train.batch_size - 1) / config.train.batch_size;
-  config.train.epochs = std::min(config.train.epochs, std::max<int64_t>(1, (steps + per_epoch - 1) / per_epoch));
+  config.train.epochs =
+      std::min(config.train.epochs, std::max<int64_t>(1, (steps + per_epoch - 1) / per_epoch));
   config.diagnostics = {false, false};
   return config;
 }
@@ -122,7 +125,10 @@ nlohmann::json optional_json(const std::optional<double>& v) {
 nlohmann::json to_json(const ConfidenceStats& s) {
   nlohmann::json bins = nlohmann::json::array();
   for (const ReliabilityBin& b : s.bins)
-    bins.push_back({{"lo", b.lo}, {"hi", b.hi}, {"count", b.count}, {"confidence", b.confidence},
+    bins.push_back({{"lo", b.lo},
+                    {"hi", b.hi},
+                    {"count", b.count},
+                    {"confidence", b.confidence},
                     {"accuracy", b.accuracy}});
   return {{"temperature", s.temperature},
           {"accuracy", s.accuracy},
@@ -158,7 +164,8 @@ Diagnosis diagnose_run(const std::string& run_dir) {
   const fs::path dir(run_dir);
   if (!fs::is_directory(dir)) throw RunDirError(fmt::format("{}: not a run directory", run_dir));
   require_file(dir / "config.json", "not a run directory written by actlab train?");
-  require_file(dir / "checkpoint.bin", "the run saved no checkpoint: it stopped before its first evaluation");
+  require_file(dir / "checkpoint.bin",
+               "the run saved no checkpoint: it stopped before its first evaluation");
   Trainer trainer(load_config((dir / "config.json").string()));
   const nlohmann::json meta = load_checkpoint((dir / "checkpoint.bin").string(), trainer.model());
   return analyse(trainer, meta.value("step", int64_t{0}), "");
@@ -179,11 +186,14 @@ nlohmann::json to_json(const Diagnosis& d) {
   for (const GradNorm& g : d.grad_norms) grads.push_back({{"name", g.name}, {"norm", g.norm}});
   nlohmann::json findings = nlohmann::json::array();
   for (const Finding& f : d.findings)
-    findings.push_back({{"severity", f.severity}, {"layer", f.layer}, {"message", f.message},
+    findings.push_back({{"severity", f.severity},
+                        {"layer", f.layer},
+                        {"message", f.message},
                         {"advice", f.advice}});
   nlohmann::json calibration = nullptr;
   if (d.calibration)
-    calibration = {{"before", to_json(d.calibration->before)}, {"after", to_json(d.calibration->after)}};
+    calibration = {{"before", to_json(d.calibration->before)},
+                   {"after", to_json(d.calibration->after)}};
   return {{"task", d.task},
           {"model", d.model},
           {"kind", data::to_string(d.kind)},

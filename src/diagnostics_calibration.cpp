@@ -23,8 +23,8 @@ LogitRows logit_rows(const Tensor& logits, const std::vector<int64_t>& labels) {
     throw Error(fmt::format("calibration: logits must be [N, C], got {}", logits.shape().str()));
   const int64_t n = logits.size(0), cols = logits.size(1);
   if (static_cast<int64_t>(labels.size()) != n || n == 0)
-    throw Error(fmt::format("calibration: {} labels for logits {}", labels.size(),
-                            logits.shape().str()));
+    throw Error(
+        fmt::format("calibration: {} labels for logits {}", labels.size(), logits.shape().str()));
   LogitRows rows{n, cols == 1 ? 2 : cols, {}};
   rows.z.reserve(static_cast<size_t>(n * rows.classes));
   const float* v = logits.data();
@@ -80,7 +80,8 @@ ConfidenceStats stats_of_rows(const LogitRows& rows, const std::vector<int64_t>&
     bin.accuracy += correct;
   }
   const double n = static_cast<double>(rows.n);
-  for (double* mean : {&s.accuracy, &s.mean_confidence, &s.mean_entropy, &s.confident_wrong_rate, &s.nll})
+  for (double* mean :
+       {&s.accuracy, &s.mean_confidence, &s.mean_entropy, &s.confident_wrong_rate, &s.nll})
     *mean /= n;
   for (ReliabilityBin& bin : s.bins) {
     if (bin.count == 0) continue;

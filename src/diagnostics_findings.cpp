@@ -14,7 +14,8 @@ namespace th = thresholds;
 
 std::string percent(double fraction) { return fmt::format("{:.0f}%", 100 * fraction); }
 
-const std::string kHeInit = "He init for ReLU-like layers (init \"kaiming_normal\", He et al. 2015)";
+const std::string kHeInit =
+    "He init for ReLU-like layers (init \"kaiming_normal\", He et al. 2015)";
 const std::string kXavierInit = "Xavier init for tanh/sigmoid (init \"xavier_normal\")";
 const std::string kReduceLr = "reduce the learning rate (optimizer.lr)";
 const std::string kClip = "clip the gradients (train.clip_grad_norm, e.g. 1.0)";
@@ -24,15 +25,18 @@ const std::string kReluInHidden =
 
 void training_findings(const Diagnosis& d, std::vector<Finding>& out) {
   if (d.failure.empty()) return;
-  out.push_back({"warning", "training",
-                 fmt::format("{}; the diagnosis is of the last good state (step {})", d.failure, d.steps),
-                 {kReduceLr + ": the steps overshoot", kClip,
-                  "a decaying schedule (train.schedule \"cosine\")"}});
+  out.push_back(
+      {"warning",
+       "training",
+       fmt::format("{}; the diagnosis is of the last good state (step {})", d.failure, d.steps),
+       {kReduceLr + ": the steps overshoot", kClip,
+        "a decaying schedule (train.schedule \"cosine\")"}});
 }
 
 void layer_findings(const LayerStats& s, std::vector<Finding>& out) {
   if (s.dead_fraction >= th::kDeadInfo)
-    out.push_back({s.dead_fraction >= th::kDeadWarning ? "warning" : "info", s.name,
+    out.push_back({s.dead_fraction >= th::kDeadWarning ? "warning" : "info",
+                   s.name,
                    fmt::format("{}: {} dead {} units (0 for every test input, so no gradient "
                                "reaches their weights)",
                                s.name, percent(s.dead_fraction), s.activation),
@@ -42,13 +46,15 @@ void layer_findings(const LayerStats& s, std::vector<Finding>& out) {
                     "zero for every input",
                     kHeInit + " with zero biases (init.bias: null)"}});
   if (s.saturated_fraction >= th::kSaturatedInfo)
-    out.push_back({s.saturated_fraction >= th::kSaturatedWarning ? "warning" : "info", s.name,
+    out.push_back({s.saturated_fraction >= th::kSaturatedWarning ? "warning" : "info",
+                   s.name,
                    fmt::format("{}: {} of the {} outputs are saturated (within 0.01 of an "
                                "asymptote, where the derivative nearly vanishes)",
                                s.name, percent(s.saturated_fraction), s.activation),
                    {kReluInHidden, kXavierInit, "normalise the inputs to mean 0 and std 1"}});
   if (s.std > th::kExplodingStd)
-    out.push_back({"warning", s.name,
+    out.push_back({"warning",
+                   s.name,
                    fmt::format("{}: exploding activations (std {:.3g})", s.name, s.std),
                    {kReduceLr, kClip, "check the init scale: " + kHeInit + "; " + kXavierInit}});
 }
@@ -71,9 +77,10 @@ void gradient_findings(const Diagnosis& d, std::vector<Finding>& out) {
     advice.push_back(kHeInit);
     advice.push_back("fewer layers, or residual blocks (model.kind \"ffn\")");
     out.push_back({"warning", layer, "vanishing gradients: " + ratio, advice});
-  }
-  else if (*d.grad_ratio > th::kExplodingRatio)
-    out.push_back({"warning", layer, "exploding gradients: " + ratio,
+  } else if (*d.grad_ratio > th::kExplodingRatio)
+    out.push_back({"warning",
+                   layer,
+                   "exploding gradients: " + ratio,
                    {kReduceLr, kClip, "check the init scale: " + kHeInit}});
 }
 
@@ -84,7 +91,8 @@ bool outputs_all_same(const Diagnosis& d) {
 // The seed's "model outputs all same value" checklist.
 void output_findings(const Diagnosis& d, std::vector<Finding>& out) {
   if (!outputs_all_same(d)) return;
-  out.push_back({"warning", "output",
+  out.push_back({"warning",
+                 "output",
                  fmt::format("outputs all the same value: their std across test inputs is {:.2g} "
                              "(mean |output| {:.3g}); causes: dead ReLUs, a bad initialisation, "
                              "or saturated sigmoid/tanh layers",
@@ -106,22 +114,23 @@ void calibration_findings(const Diagnosis& d, std::vector<Finding>& out) {
       fmt::format("temperature T = {:.2f} brings ECE to {:.3f} and NLL from {:.3f} to {:.3f}",
                   after.temperature, after.ece, before.nll, after.nll);
   if (after.temperature >= th::kOverconfidentT && before.mean_confidence > before.accuracy)
-    out.push_back({before.confident_wrong_rate >= th::kConfidentWrongWarning ? "warning" : "info",
-                   "output",
-                   fmt::format("overconfident: test ECE {:.3f} (mean confidence {} vs accuracy "
-                               "{}), {} of test predictions confident (> 90%) but wrong; {}",
-                               before.ece, percent(before.mean_confidence),
-                               percent(before.accuracy), percent(before.confident_wrong_rate),
-                               fixed),
-                   {"label smoothing (loss.label_smoothing, e.g. 0.1)",
-                    "dropout before the last layer (model.dropout)",
-                    fmt::format("temperature scaling at inference: softmax(logits / {:.2f}) "
-                                "(Guo et al. 2017)",
-                                after.temperature),
-                    "regularise against overfitting (optimizer.weight_decay, more data, fewer "
-                    "steps), and check for data leakage"}});
+    out.push_back(
+        {before.confident_wrong_rate >= th::kConfidentWrongWarning ? "warning" : "info",
+         "output",
+         fmt::format("overconfident: test ECE {:.3f} (mean confidence {} vs accuracy "
+                     "{}), {} of test predictions confident (> 90%) but wrong; {}",
+                     before.ece, percent(before.mean_confidence), percent(before.accuracy),
+                     percent(before.confident_wrong_rate), fixed),
+         {"label smoothing (loss.label_smoothing, e.g. 0.1)",
+          "dropout before the last layer (model.dropout)",
+          fmt::format("temperature scaling at inference: softmax(logits / {:.2f}) "
+                      "(Guo et al. 2017)",
+                      after.temperature),
+          "regularise against overfitting (optimizer.weight_decay, more data, fewer "
+          "steps), and check for data leakage"}});
   else if (after.temperature <= th::kUnderconfidentT)
-    out.push_back({"info", "output",
+    out.push_back({"info",
+                   "output",
                    fmt::format("underconfident: test ECE {:.3f}; {}", before.ece, fixed),
                    {"train longer, or sharpen at inference with the temperature above"}});
 }

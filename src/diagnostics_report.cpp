@@ -22,12 +22,12 @@ void add_findings(report::Document& doc, const std::vector<Finding>& findings) {
   }
   report::Table table{"Findings and what to try", {"severity", "layer", "finding", "advice"}, {}};
   for (const Finding& f : findings)
-    table.rows.push_back({f.severity, f.layer, f.message, fmt::format("{}", fmt::join(f.advice, "; "))});
+    table.rows.push_back(
+        {f.severity, f.layer, f.message, fmt::format("{}", fmt::join(f.advice, "; "))});
   doc.add(table);
 }
 
-// Accuracy against mean confidence per bin (empty bins leave a gap), with the diagonal of a
-// perfectly calibrated classifier.
+// Accuracy against mean confidence per bin; an empty bin leaves a gap in the line.
 report::Series reliability(const ConfidenceStats& s, const std::string& name) {
   report::Series series{name, {}, {}};
   for (const ReliabilityBin& b : s.bins) {
@@ -55,8 +55,8 @@ void add_calibration(report::Document& doc, const Calibration& c) {
       "the T that minimises the test NLL (Guo et al. 2017). T is fit on the split it is measured "
       "on, so the numbers after scaling are slightly optimistic.",
       kCalibrationBins));
-  report::LineChart chart{"Reliability diagram", "confidence (mean max probability in the bin)",
-                          "accuracy", false, {}};
+  report::LineChart chart{
+      "Reliability diagram", "confidence (mean max probability in the bin)", "accuracy", false, {}};
   chart.series = {reliability(c.before, "T = 1"),
                   reliability(c.after, fmt::format("T = {:.2f}", c.after.temperature)),
                   {"perfect calibration", {0, 1}, {0, 1}}};
@@ -71,11 +71,10 @@ void add_calibration(report::Document& doc, const Calibration& c) {
 
 void write_diagnosis_report(const std::string& path, const Diagnosis& d) {
   report::Document doc(fmt::format("actlab diagnose: {} / {}", d.task, d.model));
-  doc.paragraph(fmt::format("Task {} ({}), model {}, analysed after {} training steps: test loss "
-                            "{:.4g}{}.",
-                            d.task, data::to_string(d.kind), d.model, d.steps, d.test_loss,
-                            d.test_accuracy ? fmt::format(", test accuracy {:.1f}%", 100 * *d.test_accuracy)
-                                            : ""));
+  doc.paragraph(fmt::format(
+      "Task {} ({}), model {}, analysed after {} training steps: test loss {:.4g}{}.",
+      d.task, data::to_string(d.kind), d.model, d.steps, d.test_loss,
+      d.test_accuracy ? fmt::format(", test accuracy {:.1f}%", 100 * *d.test_accuracy) : ""));
   add_findings(doc, d.findings);
   std::vector<LayerStats> layers;
   for (const LayerDiagnosis& l : d.layers) layers.push_back(l.stats);

@@ -62,8 +62,8 @@ double fit_temperature(const Tensor& logits, const std::vector<int64_t>& labels)
 // ---- diagnosis -----------------------------------------------------------------------------
 
 struct LayerDiagnosis {
-  LayerStats stats;        // over the test split
-  double grad_norm = 0;    // of the weights that feed the layer, on a training batch
+  LayerStats stats;      // over the test split
+  double grad_norm = 0;  // of the weights that feed the layer, on a training batch
 };
 
 struct Calibration {
@@ -83,15 +83,15 @@ struct Diagnosis {
   std::string task;   // the task's name
   std::string model;  // e.g. "mlp [32, 32] relu"
   data::TaskKind kind = data::TaskKind::binary;
-  int64_t steps = 0;  // training steps behind the analysed state
+  int64_t steps = 0;    // training steps behind the analysed state
   std::string failure;  // when training diverged: the step and op (the last good state is analysed)
   double test_loss = 0;
   std::optional<double> test_accuracy;
   std::vector<LayerDiagnosis> layers;
   std::vector<GradNorm> grad_norms;  // every weight, input to output, on one training batch
   std::optional<double> grad_ratio;  // first / last of grad_norms, when the last is not zero
-  double output_std = 0;  // the largest std across test inputs of any output column
-  double output_scale = 0;  // the mean |output|, which output_std is measured against
+  double output_std = 0;             // the largest std across test inputs of any output column
+  double output_scale = 0;           // the mean |output|, which output_std is measured against
   std::optional<Calibration> calibration;  // classifiers with logits (not trained with MSE)
   std::vector<Finding> findings;
 };
@@ -99,14 +99,14 @@ struct Diagnosis {
 // Thresholds of the findings, chosen so that a healthy model gets no warning (info findings
 // are remarks, not problems).
 namespace thresholds {
-inline constexpr double kDeadWarning = 0.5;   // dead units (0 for every test input), warning
-inline constexpr double kDeadInfo = 0.2;      // ... and info
+inline constexpr double kDeadWarning = 0.5;  // dead units (0 for every test input), warning
+inline constexpr double kDeadInfo = 0.2;     // ... and info
 // Sigmoid/tanh outputs within 0.01 of an asymptote. The seed's symptom is all of them
 // saturated: a trained classifier's last tanh layer often runs half saturated (a confident
 // binary code) and still learns well, e.g. configs/circles_mlp_tanh.json at 58%.
 inline constexpr double kSaturatedWarning = 0.9;
 inline constexpr double kSaturatedInfo = 0.5;
-inline constexpr double kExplodingStd = 100;  // an activation std this large is exploding
+inline constexpr double kExplodingStd = 100;     // an activation std this large is exploding
 inline constexpr double kVanishingRatio = 1e-3;  // first/last weight gradient norm below this
 inline constexpr double kExplodingRatio = 1e3;   // ... or above this
 // Outputs "all the same": their std across inputs below this fraction of max(1, mean |output|).
@@ -126,7 +126,8 @@ inline constexpr double kUnderconfidentT = 1 / 1.5;  // at ECE >= kEceWarning: a
 std::vector<Finding> find_issues(const Diagnosis& d);
 
 // Analyses the trainer's model as it stands: activations over the test split, gradient norms on
-// the first batch_size training examples, outputs and calibration on the test split.
+// one batch of batch_size training examples (drawn with the config's seed), outputs and
+// calibration on the test split.
 Diagnosis diagnose_model(Trainer& trainer, int64_t steps);
 
 // Trains the config for min(steps, its own length) steps (rounded up to whole epochs) and

@@ -70,9 +70,10 @@ void print_text(const std::string& source, const Diagnosis& d) {
 class Diagnose final : public Command {
  public:
   CLI::App* add(CLI::App& app) override {
-    CLI::App* cmd = app.add_subcommand(
-        "diagnose", "diagnose a config (trained briefly) or a run directory: dead units, "
-                    "saturation, gradients, calibration, with advice");
+    CLI::App* cmd =
+        app.add_subcommand("diagnose",
+                           "diagnose a config (trained briefly) or a run directory: dead units, "
+                           "saturation, gradients, calibration, with advice");
     cmd->add_option("path", path_, "a config file, or a run directory written by actlab train")
         ->required()
         ->type_name("CONFIG|RUN_DIR");
@@ -86,7 +87,8 @@ class Diagnose final : public Command {
   int run() override {
     Diagnosis d;
     try {
-      d = fs::is_directory(path_) ? diagnose_run(path_) : diagnose_config(load_config(path_), steps_);
+      d = fs::is_directory(path_) ? diagnose_run(path_)
+                                  : diagnose_config(load_config(path_), steps_);
     } catch (const RunDirError& e) {
       fmt::print(stderr, "actlab diagnose: {}\n", e.what());
       return kUsageError;
