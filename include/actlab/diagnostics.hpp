@@ -7,7 +7,8 @@
 // calibration error over 10 equal-width confidence bins, and temperature scaling (logits / T,
 // one T fit by minimising NLL on held-out data). Here the held-out data are the test split,
 // which also measures the result, so the "after" numbers are optimistic by the one fitted
-// parameter.
+// parameter. The advice on initialisation follows He et al. 2015, "Delving Deep into
+// Rectifiers" (ReLU-like layers), and Glorot & Bengio 2010 (Xavier, for tanh and sigmoid).
 #pragma once
 
 #include <cstdint>
