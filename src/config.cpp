@@ -80,27 +80,6 @@ json check_hidden(const json& value, const FieldPath& path) {
   return value;
 }
 
-const std::vector<Field>& init_fields() {
-  static const std::vector<Field> fields = {
-      ChoiceField{"scheme",
-                  {std::begin(nn::init::kSchemeNames), std::end(nn::init::kSchemeNames)},
-                  "pytorch_default",
-                  "weight initialisation (pytorch_default is U(+-1/sqrt(fan_in)), not He init)"},
-      ChoiceField{"nonlinearity",
-                  {"", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu"},
-                  "",
-                  "the gain's nonlinearity; empty: the model's activation"},
-      real("std", 0.01, 0, 10, "standard deviation of the \"normal\" scheme", true),
-  };
-  return fields;
-}
-
-// "kaiming_normal" or {"scheme": "normal", "std": 0.1}.
-json check_init(const json& value, const FieldPath& path) {
-  const json spec = value.is_string() ? json{{"scheme", value}} : value;
-  return detail::resolve_fields(spec, init_fields(), path, "init");
-}
-
 json nullable_schema(const NumberField& field) {
   json schema = detail::json_schema(field);
   schema["type"] = {schema["type"], "null"};
@@ -116,6 +95,30 @@ CustomField nullable(NumberField field) {
           }};
 }
 
+const std::vector<Field>& init_fields() {
+  static const std::vector<Field> fields = {
+      ChoiceField{"scheme",
+                  {std::begin(nn::init::kSchemeNames), std::end(nn::init::kSchemeNames)},
+                  "pytorch_default",
+                  "weight initialisation (pytorch_default is U(+-1/sqrt(fan_in)), not He init)"},
+      ChoiceField{"nonlinearity",
+                  {"", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu"},
+                  "",
+                  "the gain's nonlinearity; empty: the model's activation"},
+      real("std", 0.01, 0, 10, "standard deviation of the \"normal\" scheme", true),
+      nullable(real("bias", 0, -100, 100,
+                    "a constant every bias starts at (e.g. -5 starts ReLUs dead); null: the "
+                    "scheme's own")),
+  };
+  return fields;
+}
+
+// "kaiming_normal" or {"scheme": "normal", "std": 0.1}.
+json check_init(const json& value, const FieldPath& path) {
+  const json spec = value.is_string() ? json{{"scheme", value}} : value;
+  return detail::resolve_fields(spec, init_fields(), path, "init");
+}
+
 // ---- the tables ----------------------------------------------------------------------------
 
 CustomField activation_field(const char* fallback) {
@@ -126,7 +129,7 @@ CustomField activation_field(const char* fallback) {
 }
 CustomField init_field() {
   return {"init", "pytorch_default",
-          {{"description", "a scheme name, or {\"scheme\", \"nonlinearity\", \"std\"}"},
+          {{"description", "a scheme name, or {\"scheme\", \"nonlinearity\", \"std\", \"bias\"}"},
            {"default", "pytorch_default"}},
           check_init};
 }
@@ -303,6 +306,7 @@ ModelConfig to_model(const json& m) {
   model.init.name = m["init"]["scheme"];
   model.init.nonlinearity = m["init"]["nonlinearity"];
   model.init.std = as_float(m["init"]["std"]);
+  model.init.bias = as_optional(m["init"]["bias"]);
   if (model.kind == "mlp") {
     model.hidden = m["hidden"].get<std::vector<int64_t>>();
   } else {

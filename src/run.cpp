@@ -112,16 +112,19 @@ report::DecisionBoundary boundary(Trainer& trainer) {
   return chart;
 }
 
-// Final per-layer statistics: bar charts side by side, and a table.
-void add_layer_statistics(report::Document& doc, const EvalRecord& last) {
-  if (!last.layers.empty()) {
-    doc.heading("Activations per layer (test split, last evaluation)");
+}  // namespace
+
+void add_layer_statistics(report::Document& doc, const std::string& heading,
+                          const std::vector<LayerStats>& layers,
+                          const std::vector<GradNorm>& grad_norms, const std::string& grad_title) {
+  if (!layers.empty()) {
+    doc.heading(heading);
     report::BarChart dead{"Dead units (%)", "% of units", false, {}, {}};
     report::BarChart zeros{"Zero outputs (%)", "% of outputs", false, {}, {}};
     report::BarChart spread{"Activation std", "std", false, {}, {}};
     report::BarChart saturated{"Saturated (%)", "% of outputs", false, {}, {}};
     report::Table table{"Per-layer statistics", {"layer", "activation", "mean", "std", "% zeros", "% dead", "% saturated"}, {}};
-    for (const LayerStats& s : last.layers) {
+    for (const LayerStats& s : layers) {
       for (auto* chart : {&dead, &zeros, &spread, &saturated}) chart->labels.push_back(s.name);
       dead.values.push_back(100 * s.dead_fraction);
       zeros.values.push_back(100 * s.zero_fraction);
@@ -136,17 +139,15 @@ void add_layer_statistics(report::Document& doc, const EvalRecord& last) {
     doc.end_grid();
     doc.add(table);
   }
-  if (!last.grad_norms.empty()) {
-    report::BarChart norms{"Gradient norm per weight (last step)", "||dL/dW||", true, {}, {}};
-    for (const GradNorm& g : last.grad_norms) {
+  if (!grad_norms.empty()) {
+    report::BarChart norms{grad_title, "||dL/dW||", true, {}, {}};
+    for (const GradNorm& g : grad_norms) {
       norms.labels.push_back(g.name);
       norms.values.push_back(g.norm);
     }
     doc.add(norms);
   }
 }
-
-}  // namespace
 
 void write_run_report(const std::string& path, Trainer& trainer, const TrainResult& result) {
   const Config& config = trainer.config();
@@ -163,7 +164,10 @@ void write_run_report(const std::string& path, Trainer& trainer, const TrainResu
   doc.add(curves(result, false));
   if (d.kind != data::TaskKind::regression) doc.add(curves(result, true));
   if (d.input_dim == 2 && d.kind != data::TaskKind::regression) doc.add(boundary(trainer));
-  if (!result.history.empty()) add_layer_statistics(doc, result.history.back());
+  if (!result.history.empty())
+    add_layer_statistics(doc, "Activations per layer (test split, last evaluation)",
+                         result.history.back().layers, result.history.back().grad_norms,
+                         "Gradient norm per weight (last step)");
   doc.add_json("Resolved config", config.resolved);
   doc.write(path);
 }

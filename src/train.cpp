@@ -81,10 +81,12 @@ class ResidualFFN : public nn::Module {
     for (size_t b = 0; b < blocks_.size(); ++b) {
       if (gated) {
         auto& block = static_cast<nn::GatedFeedForward&>(*blocks_[b]);
-        sites.push_back({fmt::format("block {}", b + 1), &block.down, true, act});
+        sites.push_back({fmt::format("block {}", b + 1), &block.down, true, act,
+                         {fmt::format("blocks.{}.gate.weight", b), fmt::format("blocks.{}.up.weight", b)}});
       } else {
         auto& block = static_cast<nn::FeedForward&>(*blocks_[b]);
-        sites.push_back({fmt::format("block {}", b + 1), block.act.get(), false, act});
+        sites.push_back({fmt::format("block {}", b + 1), block.act.get(), false, act,
+                         {fmt::format("blocks.{}.up.weight", b)}});
       }
     }
     return sites;
@@ -182,11 +184,14 @@ Model build_model(const ModelConfig& config, int64_t input_dim, int64_t output_d
     auto mlp = std::make_unique<nn::MLP>(input_dim, config.hidden, output_dim, config.activation,
                                          config.init, config.dropout, gen);
     const std::string act = activation_name(config.activation);
-    for (auto& [name, module] : mlp->named_children())
-      if (dynamic_cast<nn::Linear*>(module) == nullptr &&
-          dynamic_cast<nn::Dropout*>(module) == nullptr)
-        model.sites.push_back(
-            {fmt::format("layer {}", model.sites.size() + 1), module, false, act});
+    std::string linear;  // the Linear that feeds the next activation
+    for (auto& [name, module] : mlp->named_children()) {
+      if (dynamic_cast<nn::Linear*>(module) != nullptr)
+        linear = name;
+      else if (dynamic_cast<nn::Dropout*>(module) == nullptr)
+        model.sites.push_back({fmt::format("layer {}", model.sites.size() + 1), module, false,
+                               act, {linear + ".weight"}});
+    }
     model.net = std::move(mlp);
   } else {
     auto ffn = std::make_unique<ResidualFFN>(config, input_dim, output_dim, gen);
@@ -309,7 +314,7 @@ float Trainer::lr_at(int64_t step) const {
   return base;
 }
 
-std::vector<LayerStats> Trainer::activation_stats() {
+std::vector<LayerStats> Trainer::activation_stats(const Tensor& x) {
   std::vector<Tensor> seen(model_.sites.size());
   {
     HookGuard hooks;
@@ -320,7 +325,7 @@ std::vector<LayerStats> Trainer::activation_stats() {
         seen[i] = input ? x : y;
       });
     }
-    predict(dataset_.x_test);
+    predict(x);
   }
   std::vector<LayerStats> stats;
   for (size_t i = 0; i < model_.sites.size(); ++i) {
@@ -347,6 +352,17 @@ std::vector<GradNorm> Trainer::grad_norms() const {
       for (float v : g.to_vector()) sq += static_cast<double>(v) * v;
     norms.push_back({name, std::sqrt(sq)});
   }
+  return norms;
+}
+
+std::vector<GradNorm> Trainer::gradient_norms(const Tensor& x, const Tensor& y) {
+  const bool was_training = model_.net->is_training();
+  model_.net->eval();
+  optimizer_->zero_grad();
+  loss((*model_.net)(x), y).backward();
+  model_.net->train(was_training);
+  std::vector<GradNorm> norms = grad_norms();
+  optimizer_->zero_grad();
   return norms;
 }
 
@@ -442,7 +458,7 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         if (!std::isfinite(rec.test_loss) || !parameters_finite()) return diverged(*batch, step);
         rec.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
         if (config_.diagnostics.grad_norms) rec.grad_norms = grad_norms();
-        if (config_.diagnostics.activation_stats) rec.layers = activation_stats();
+        if (config_.diagnostics.activation_stats) rec.layers = activation_stats(dataset_.x_test);
         loss_sum = 0;
         loss_count = 0;
         result.history.push_back(rec);

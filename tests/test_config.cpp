@@ -6,6 +6,7 @@
 
 #include "actlab/actlab.hpp"
 #include "actlab/config.hpp"
+#include "actlab/train.hpp"
 
 using namespace actlab;
 using nlohmann::json;
@@ -71,6 +72,27 @@ TEST_CASE("ffn models: standard and gated blocks with their own defaults", "[con
   CHECK(error_for(with(base(), "model", {{"kind", "ffn"}, {"hidden", {8}}})) ==
         "config error at /model/hidden: unknown field \"hidden\" for model \"ffn\"; known: kind, "
         "block, d_model, d_ff, blocks, activation, init, dropout");
+}
+
+TEST_CASE("init.bias starts every bias at a constant, as dead-ReLU experiments need", "[config]") {
+  const Config plain = parse_config(base());
+  CHECK_FALSE(plain.model.init.bias.has_value());
+  CHECK(plain.resolved["model"]["init"]["bias"].is_null());
+  const Config dead = parse_config(
+      with(base(), "model", {{"hidden", {4, 3}}, {"init", {{"scheme", "kaiming_normal"}, {"bias", -5.0}}}}));
+  REQUIRE(dead.model.init.bias == -5.f);
+  Generator gen(1);
+  const Model model = build_model(dead.model, 2, 1, gen);
+  int biases = 0;
+  for (const auto& [name, p] : model.net->named_parameters())
+    if (name.ends_with("bias")) {
+      INFO(name);
+      for (float b : p.to_vector()) CHECK(b == -5.f);
+      ++biases;
+    }
+  CHECK(biases == 3);  // the output layer's too: the scheme covers every layer
+  CHECK(error_for(with(base(), "model", {{"init", {{"scheme", "zeros"}, {"bias", "low"}}}})) ==
+        "config error at /model/init/bias: expected a number in [-100, 100], found \"low\"");
 }
 
 TEST_CASE("config errors name the JSON path, what was expected and what was found", "[config][errors]") {

@@ -7,6 +7,7 @@
 #include "actlab/config.hpp"
 #include "actlab/collapse.hpp"
 #include "actlab/data.hpp"
+#include "actlab/diagnostics.hpp"
 #include "actlab/gradcheck.hpp"
 #include "actlab/loss.hpp"
 #include "actlab/memory.hpp"

@@ -11,6 +11,10 @@
 
 namespace actlab {
 
+namespace report {
+class Document;
+}
+
 // runs/<config file's stem>-<YYYYmmdd-HHMMSS>
 std::string default_run_dir(const std::string& config_path);
 
@@ -29,6 +33,13 @@ RunSummary train_run(const Config& config, const std::string& dir,
 // The run's report.html: loss and accuracy curves, the decision boundary of 2-D classifiers
 // over the test points, and per-layer activation statistics and gradient norms.
 void write_run_report(const std::string& path, Trainer& trainer, const TrainResult& result);
+
+// Per-layer activation statistics under `heading` (bar charts side by side, and a table), then
+// the gradient norm of each weight in a log-scale chart titled `grad_title`; parts with no
+// data are left out.
+void add_layer_statistics(report::Document& doc, const std::string& heading,
+                          const std::vector<LayerStats>& layers,
+                          const std::vector<GradNorm>& grad_norms, const std::string& grad_title);
 
 // One evaluation as a JSON object (the lines of metrics.jsonl).
 nlohmann::json to_json(const EvalRecord& record);

@@ -25,6 +25,10 @@ struct ActivationSite {
   nn::Module* module;
   bool watch_input;
   std::string activation;  // e.g. "relu", "swiglu"
+  // The weights (parameter names) of the layers that compute what the site sees, e.g.
+  // {"0.weight"}, or a gated block's {"blocks.0.gate.weight", "blocks.0.up.weight"}: the
+  // gradient that reaches the site's layer is theirs.
+  std::vector<std::string> weights;
 };
 
 struct Model {
@@ -103,12 +107,16 @@ class Trainer {
   Tensor predict(const Tensor& x);
   // Loss and accuracy (classification) of the model on (x, y), in eval mode without grad.
   std::pair<double, std::optional<double>> evaluate(const Tensor& x, const Tensor& y);
+  // Statistics of every activation site over the inputs x, in eval mode without grad.
+  std::vector<LayerStats> activation_stats(const Tensor& x);
+  // The norm of each weight's gradient of the loss on (x, y) at the current state, in eval
+  // mode; no step is taken and the gradients are cleared afterwards.
+  std::vector<GradNorm> gradient_norms(const Tensor& x, const Tensor& y);
 
  private:
   Tensor loss(const Tensor& output, const Tensor& y) const;
   std::optional<double> accuracy(const Tensor& output, const Tensor& y) const;
   float lr_at(int64_t step) const;
-  std::vector<LayerStats> activation_stats();
   std::vector<GradNorm> grad_norms() const;
   bool parameters_finite() const;
   std::string explain_non_finite(const Tensor& x, const Tensor& y, int64_t step);

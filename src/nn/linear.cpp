@@ -56,7 +56,8 @@ void fill(Tensor& w, Generator& gen, bool normal, float scale) {
 
 void uniform_(Tensor& w, float bound, Generator& gen) { fill(w, gen, false, bound); }
 void normal_(Tensor& w, float std, Generator& gen) { fill(w, gen, true, std); }
-void zeros_(Tensor& w) { std::fill_n(w.mutable_data(), w.numel(), 0.f); }
+void zeros_(Tensor& w) { constant_(w, 0.f); }
+void constant_(Tensor& w, float value) { std::fill_n(w.mutable_data(), w.numel(), value); }
 
 void xavier_uniform_(Tensor& w, float gain, Generator& gen) {
   uniform_(w, gain * std::sqrt(6.f / static_cast<float>(fan_in(w) + fan_out(w))), gen);
@@ -90,7 +91,9 @@ void apply(Linear& layer, const Scheme& scheme, Generator& gen) {
     throw Error(fmt::format("init: unknown scheme '{}'; known: {}", scheme.name,
                             fmt::join(kSchemeNames, ", ")));
   if (!layer.bias.defined()) return;
-  if (scheme.name == "pytorch_default")
+  if (scheme.bias)
+    constant_(layer.bias, *scheme.bias);
+  else if (scheme.name == "pytorch_default")
     uniform_(layer.bias, default_bound, gen);
   else
     zeros_(layer.bias);

@@ -2,6 +2,7 @@
 // a weight [out, in] are in and out.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "actlab/tensor.hpp"
@@ -25,6 +26,7 @@ void kaiming_normal_(Tensor& w, float gain, Generator& gen);   // N(0, gain^2 / 
 void normal_(Tensor& w, float std, Generator& gen);
 void uniform_(Tensor& w, float bound, Generator& gen);  // U(-bound, bound)
 void zeros_(Tensor& w);
+void constant_(Tensor& w, float value);
 
 // A named scheme for a whole layer, as configs give it.
 struct Scheme {
@@ -38,6 +40,9 @@ struct Scheme {
   std::string nonlinearity;
   float param = 0.01f;  // leaky_relu's slope for the gain
   float std = 0.01f;    // for "normal"
+  // A constant every bias starts at, in place of the scheme's own (torch.nn.init.constant_);
+  // e.g. -5 to start ReLUs dead on purpose. It applies to every layer the scheme initialises.
+  std::optional<float> bias;
 };
 inline constexpr const char* kSchemeNames[] = {"pytorch_default", "xavier_uniform", "xavier_normal",
                                     "kaiming_uniform", "kaiming_normal",  "normal",
