@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "actlab/data.hpp"
 #include "actlab/detail/fields.hpp"
 #include "actlab/report.hpp"
 #include "actlab/serialize.hpp"
@@ -49,6 +50,12 @@ GridAxis parse_axis(const std::string& path, const json& values, const json& lab
                                                    "grid, found {}",
                                                    values.size(), detail::found_text(labels)));
   for (const json& l : labels) axis.labels.push_back(l.get<std::string>());
+  for (size_t i = 0; i < axis.labels.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (axis.labels[i] == axis.labels[j])
+        throw FieldError({"labels", path, std::to_string(i)},
+                         fmt::format("label \"{}\" is given twice; each value needs its own",
+                                     axis.labels[i]));
   return axis;
 }
 
@@ -117,7 +124,10 @@ GroupSummary summarise(const std::string& group, const std::vector<std::string>&
   g.steps_to_target = stat_of(reach);
   g.ms_per_step = stat_of(ms);
   g.dead_percent = stat_of(dead);
-  g.grad_ratio = stat_of(ratio);
+  // Seed-to-seed spread of gradient-norm ratios is log-normal-like: summarise in log space.
+  for (double& r : ratio) r = std::log10(r);
+  const Stat log_ratio = stat_of(ratio);
+  g.grad_ratio = {std::pow(10.0, log_ratio.mean), log_ratio.std, log_ratio.count};
   if (metric.empty()) return g;
   for (size_t i = 0; i < curve_length; ++i) {
     std::vector<double> at;
@@ -130,6 +140,16 @@ GroupSummary summarise(const std::string& group, const std::vector<std::string>&
   }
   return g;
 }
+
+}  // namespace
+
+std::string ratio_text(const Stat& ratio) {
+  if (ratio.count == 0) return "-";
+  if (ratio.count == 1) return fmt::format("{:.3g}", ratio.mean);
+  return fmt::format("{:.3g} x/ {:.2g}", ratio.mean, std::pow(10.0, ratio.std));
+}
+
+namespace {
 
 json stat_json(const Stat& s) { return {{"mean", s.mean}, {"std", s.std}, {"runs", s.count}}; }
 
@@ -180,7 +200,17 @@ Sweep parse_sweep(const json& doc) {
     if (cells > kMaxSweepCells)
       throw FieldError({"grid"}, fmt::format("the grid has more than {} cells", kMaxSweepCells));
   }
-  expand(sweep);  // checks every cell's config now, before any training
+  // Checks every cell's config now, before any training. Groups are compared on one metric
+  // (test accuracy, or test loss for regression), so classification and regression tasks do
+  // not mix.
+  const std::vector<SweepCell> expanded = expand(sweep);
+  const auto regression = [](const SweepCell& c) {
+    return data::task_kind(c.config.task["name"]) == data::TaskKind::regression;
+  };
+  for (const SweepCell& cell : expanded)
+    if (regression(cell) != regression(expanded.front()))
+      throw FieldError({"grid"}, "a sweep compares classification tasks or regression tasks, "
+                                 "not both; sweep them separately");
   return sweep;
 }
 
@@ -273,7 +303,10 @@ json summary_json(const CompareResult& r) {
                       {"steps_to_target", stat_json(g.steps_to_target)},
                       {"ms_per_step", stat_json(g.ms_per_step)},
                       {"dead_percent", stat_json(g.dead_percent)},
-                      {"grad_norm_ratio_first_last", stat_json(g.grad_ratio)},
+                      {"grad_norm_ratio_first_last",
+                       {{"geometric_mean", g.grad_ratio.mean},
+                        {"log10_std", g.grad_ratio.std},
+                        {"runs", g.grad_ratio.count}}},
                       {"parameters", g.parameters}});
   return {{"axes", r.axes}, {"metric", r.metric}, {"cells", r.cells.size()}, {"groups", groups}};
 }
@@ -375,7 +408,7 @@ void write_compare_outputs(const std::string& dir, const CompareResult& r) {
                                           : "-");
     row.push_back(fmt::format("{:.3f}", g.ms_per_step.mean));
     row.push_back(fmt::format("{:.1f}", g.dead_percent.mean));
-    row.push_back(fmt::format("{:.3g}", g.grad_ratio.mean));
+    row.push_back(ratio_text(g.grad_ratio));
     row.push_back(fmt::format("{}", g.parameters));
     table.rows.push_back(std::move(row));
   }

@@ -69,6 +69,14 @@ TEST_CASE("sweep errors point at the grid value or the base field", "[compare][e
         "config error at /grid: expected an object of dotted paths to lists of values");
   CHECK(error_for({{"base", json::object()}, {"grid", {{"a", {1}}}}, {"grd", 1}}).starts_with(
       "config error at /grd: unknown field \"grd\" for a sweep"));
+  json twice = small_sweep();
+  twice["labels"]["model.activation"] = {"act", "act"};
+  CHECK(error_for(twice) == "config error at /labels/model.activation/1: label \"act\" is given "
+                            "twice; each value needs its own");
+  json mixed = small_sweep();
+  mixed["grid"]["task.name"] = {"xor", "sine"};
+  CHECK(error_for(mixed) == "config error at /grid: a sweep compares classification tasks or "
+                            "regression tasks, not both; sweep them separately");
   json huge = small_sweep();
   huge["grid"]["train.seed"] = json::array();
   for (int i = 0; i < 6000; ++i) huge["grid"]["train.seed"].push_back(i);
@@ -106,6 +114,13 @@ TEST_CASE("groups summarise their seeds: mean, sample std, targets, parameters",
   CHECK(relu.curve_values.size() == r.runs[0].history.size());
   CHECK(relu.steps_to_target.count <= 3);
   CHECK(relu.ms_per_step.mean > 0);
+  // The gradient-norm ratio is summarised by its geometric mean over seeds.
+  double log_sum = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& norms = r.runs[i].history.back().grad_norms;
+    log_sum += std::log10(norms.front().norm / norms.back().norm);
+  }
+  CHECK(relu.grad_ratio.mean == Approx(std::pow(10.0, log_sum / 3)));
 }
 
 TEST_CASE("compare writes summary.csv, summary.json and a self-contained report", "[compare]") {

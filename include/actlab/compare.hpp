@@ -57,7 +57,9 @@ struct GroupSummary {
   Stat steps_to_target;  // over the runs that reached it
   Stat ms_per_step;
   Stat dead_percent;     // mean over layers of % dead units at the end
-  Stat grad_ratio;       // ||dL/dW_first|| / ||dL/dW_last|| at the end
+  // ||dL/dW_first|| / ||dL/dW_last|| at the end: the geometric mean over seeds, and the std of
+  // its log10 (the spread is log-normal-like).
+  Stat grad_ratio;
   int64_t parameters = 0;
   // The metric's curve over steps, averaged over the group's runs.
   std::vector<double> curve_steps, curve_values;
@@ -75,6 +77,10 @@ struct CompareResult {
 // (OpenBLAS runs single-threaded in sweeps), so any `jobs` gives the same numbers.
 CompareResult run_compare(const Sweep& sweep, int jobs = 1,
                           const std::function<void(size_t done, size_t total)>& progress = {});
+
+// A gradient-norm ratio as tables show it: "0.242 x/ 2.1", the geometric mean times or divided
+// by its typical multiplicative spread over seeds.
+std::string ratio_text(const Stat& ratio);
 
 nlohmann::json summary_json(const CompareResult& result);
 std::string summary_csv(const CompareResult& result);

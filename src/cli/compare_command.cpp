@@ -35,7 +35,7 @@ void print_table(const CompareResult& r) {
     row.push_back(pm(g.steps_to_target, "{:.0f}"));
     row.push_back(pm(g.ms_per_step, "{:.3f}"));
     row.push_back(pm(g.dead_percent, "{:.1f}"));
-    row.push_back(pm(g.grad_ratio, "{:.3g}"));
+    row.push_back(ratio_text(g.grad_ratio));
     row.push_back(fmt::format("{}", g.parameters));
     rows.push_back(std::move(row));
   }
