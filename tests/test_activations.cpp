@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actlab/actlab.hpp"
+#include "op_cases.hpp"
 #include "reference_data.hpp"
 
 using namespace actlab;
@@ -125,34 +126,9 @@ TEST_CASE("GELU's left tail is accurate where 1 + erf would cancel", "[activatio
 
 namespace {
 
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-struct OpCase {
-  const char* name;
-  std::vector<Shape> shapes;  // one input each, all requiring grad
-  Fn fn;
-  std::vector<float> kinks = {};  // inputs are kept at least kKinkMargin away from these
-  float lo = -2.f;                // inputs drawn from U[lo, hi]
-  float hi = 2.f;
-};
-
-// Far beyond gradcheck's eps (1e-3), so no finite difference straddles a kink.
-constexpr float kKinkMargin = 0.05f;
-
-std::vector<Tensor> make_inputs(const OpCase& op, uint64_t seed) {
-  Generator gen(seed);
-  std::vector<Tensor> xs;
-  for (const Shape& s : op.shapes) {
-    Tensor x = Tensor::uniform(s, op.lo, op.hi, gen);
-    float* v = x.mutable_data();
-    for (int64_t k = 0; k < x.numel(); ++k)
-      for (float kink : op.kinks)
-        if (std::abs(v[k] - kink) < kKinkMargin)
-          v[k] = kink + (v[k] < kink ? -1.f : 1.f) * kKinkMargin;
-    xs.push_back(x.set_requires_grad(true));
-  }
-  return xs;
-}
+using op_cases::Fn;
+using op_cases::make_inputs;
+using op_cases::OpCase;
 
 Fn gated(const char* activation) {
   return [activation](const std::vector<Tensor>& x) {

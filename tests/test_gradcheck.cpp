@@ -5,28 +5,19 @@
 #include <functional>
 
 #include "actlab/actlab.hpp"
+#include "op_cases.hpp"
 
 using namespace actlab;
 using Catch::Matchers::Contains;
 
 namespace {
 
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-struct OpCase {
-  const char* name;
-  std::vector<Shape> shapes;  // one input each, all requiring grad
-  Fn fn;
-  float lo = -2.f;            // inputs drawn from U[lo, hi]
-  float hi = 2.f;
-};
+using op_cases::Fn;
+using op_cases::OpCase;
 
 std::vector<Tensor> make_inputs(const std::vector<Shape>& shapes, float lo, float hi,
                                 uint64_t seed) {
-  Generator gen(seed);
-  std::vector<Tensor> xs;
-  for (const Shape& s : shapes) xs.push_back(Tensor::uniform(s, lo, hi, gen).set_requires_grad(true));
-  return xs;
+  return op_cases::uniform_inputs(shapes, lo, hi, seed);
 }
 
 // Adding an op to the gradcheck suite is one line here.
@@ -40,16 +31,16 @@ const std::vector<OpCase> kOps = {
     {"mul", {{3, 4}, {3, 4}}, [](auto& x) { return x[0] * x[1]; }},
     {"mul column", {{3, 4}, {3, 1}}, [](auto& x) { return x[0] * x[1]; }},
     {"mul 0-dim", {{3, 4}, {}}, [](auto& x) { return x[0] * x[1]; }},
-    {"div", {{3, 4}, {3, 4}}, [](auto& x) { return x[0] / x[1]; }, 0.5f, 2.f},
-    {"div row", {{3, 4}, {4}}, [](auto& x) { return x[0] / x[1]; }, 0.5f, 2.f},
+    {"div", {{3, 4}, {3, 4}}, [](auto& x) { return x[0] / x[1]; }, {}, 0.5f, 2.f},
+    {"div row", {{3, 4}, {4}}, [](auto& x) { return x[0] / x[1]; }, {}, 0.5f, 2.f},
     {"neg", {{5}}, [](auto& x) { return -x[0]; }},
     {"scalar ops", {{2, 3}}, [](auto& x) { return (2.f - x[0] * 3.f + 1.f) / 4.f; }},
-    {"scalar over tensor", {{2, 3}}, [](auto& x) { return 2.f / x[0]; }, 0.5f, 2.f},
+    {"scalar over tensor", {{2, 3}}, [](auto& x) { return 2.f / x[0]; }, {}, 0.5f, 2.f},
     {"exp", {{2, 3}}, [](auto& x) { return exp(x[0]); }},
-    {"log", {{2, 3}}, [](auto& x) { return log(x[0]); }, 0.5f, 3.f},
+    {"log", {{2, 3}}, [](auto& x) { return log(x[0]); }, {}, 0.5f, 3.f},
     {"square", {{2, 3}}, [](auto& x) { return square(x[0]); }},
-    {"sqrt", {{2, 3}}, [](auto& x) { return sqrt(x[0]); }, 0.5f, 3.f},
-    {"reciprocal", {{2, 3}}, [](auto& x) { return reciprocal(x[0]); }, 0.5f, 3.f},
+    {"sqrt", {{2, 3}}, [](auto& x) { return sqrt(x[0]); }, {}, 0.5f, 3.f},
+    {"reciprocal", {{2, 3}}, [](auto& x) { return reciprocal(x[0]); }, {}, 0.5f, 3.f},
     {"sum", {{3, 4}}, [](auto& x) { return sum(x[0]); }},
     {"sum dim 0", {{3, 4}}, [](auto& x) { return sum(x[0], 0); }},
     {"sum dim 1 keepdim", {{3, 4}}, [](auto& x) { return sum(x[0], 1, true); }},
@@ -64,7 +55,7 @@ const std::vector<OpCase> kOps = {
     {"input used twice", {{3, 3}}, [](auto& x) { return matmul(x[0], x[0]) + x[0] * x[0]; }},
     {"deep composition", {{4, 3}, {3, 3}, {3}},
      [](auto& x) { return mean(exp(matmul(x[0], x[1]) + x[2]) / (1.f + square(x[0])), 1); },
-     -1.f, 1.f},
+     {}, -1.f, 1.f},
 };
 
 }  // namespace
@@ -73,7 +64,7 @@ TEST_CASE("gradcheck passes on every core op", "[gradcheck]") {
   for (const OpCase& op : kOps) {
     for (uint64_t seed : {1, 2}) {
       INFO(op.name << " (seed " << seed << ")");
-      GradcheckResult r = gradcheck(op.fn, make_inputs(op.shapes, op.lo, op.hi, seed));
+      GradcheckResult r = gradcheck(op.fn, op_cases::make_inputs(op, seed));
       INFO(r.message);
       CHECK(r.ok);
     }

@@ -6,6 +6,7 @@
 
 #include "actlab/collapse.hpp"
 #include "cli/commands.hpp"
+#include "cli/output.hpp"
 
 namespace actlab::cli {
 namespace {
@@ -58,8 +59,7 @@ class Collapse final : public Command {
     else
       print_table(result);
     if (out_.empty()) return kDone;
-    std::filesystem::create_directories(out_);
-    const std::string path = (std::filesystem::path(out_) / "report.html").string();
+    const std::string path = report_path(out_);
     collapse_report(result).write(path);
     if (!json_) fmt::print("report: {}\n", path);
     return kDone;

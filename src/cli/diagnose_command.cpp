@@ -7,6 +7,7 @@
 
 #include "actlab/diagnostics.hpp"
 #include "cli/commands.hpp"
+#include "cli/output.hpp"
 
 namespace actlab::cli {
 namespace {
@@ -95,8 +96,7 @@ class Diagnose final : public Command {
     }
     std::string report;
     if (!out_.empty()) {
-      fs::create_directories(out_);
-      report = (fs::path(out_) / "report.html").string();
+      report = report_path(out_);
       write_diagnosis_report(report, d);
     }
     if (json_) {

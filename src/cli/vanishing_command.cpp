@@ -8,6 +8,7 @@
 
 #include "actlab/vanishing.hpp"
 #include "cli/commands.hpp"
+#include "cli/output.hpp"
 
 namespace actlab::cli {
 namespace {
@@ -129,8 +130,7 @@ class Vanishing final : public Command {
       if (options_.train_steps > 0) print_training(result);
     }
     if (out_.empty()) return kDone;
-    std::filesystem::create_directories(out_);
-    const std::string path = (std::filesystem::path(out_) / "report.html").string();
+    const std::string path = report_path(out_);
     vanishing_report(result).write(path);
     if (!json_) fmt::print("report: {}\n", path);
     return kDone;
