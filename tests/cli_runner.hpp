@@ -26,10 +26,12 @@ inline std::string slurp(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// Runs `actlab ARGS` (through the shell) with stdout and stderr captured separately.
-inline Result actlab(const std::string& args) {
+// Runs `ENV actlab ARGS` (through the shell; ENV as NAME=value assignments, or empty) with
+// stdout and stderr captured separately.
+inline Result actlab_with_env(const std::string& env, const std::string& args) {
   const fs::path err = fs::temp_directory_path() / ("actlab_cli_err_" + std::to_string(::getpid()));
-  const std::string command = std::string(ACTLAB_CLI_PATH) + " " + args + " 2>" + err.string();
+  const std::string command =
+      env + " " + std::string(ACTLAB_CLI_PATH) + " " + args + " 2>" + err.string();
   FILE* pipe = ::popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string out;
@@ -40,6 +42,8 @@ inline Result actlab(const std::string& args) {
   fs::remove(err);
   return r;
 }
+
+inline Result actlab(const std::string& args) { return actlab_with_env("", args); }
 
 // A directory path unique to this process, removed when made and when dropped.
 struct TempDir {

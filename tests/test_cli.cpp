@@ -71,3 +71,12 @@ TEST_CASE("actlab schema prints the config schema", "[cli]") {
   CHECK(r.status == 0);
   CHECK(nlohmann::json::parse(r.out)["required"] == nlohmann::json::array({"task"}));
 }
+
+TEST_CASE("the thread count comes from --threads or ACTLAB_NUM_THREADS", "[cli]") {
+  CHECK(actlab("--threads 1 softmax").status == 0);
+  CHECK(actlab("--threads 0 softmax").status == 2);
+  const Result bad_env = actlab_with_env("ACTLAB_NUM_THREADS=two", "softmax");
+  CHECK(bad_env.status == 2);
+  CHECK(bad_env.err == "actlab: ACTLAB_NUM_THREADS: expected a positive integer, found \"two\"\n");
+  CHECK(actlab_with_env("ACTLAB_NUM_THREADS=1", "softmax").status == 0);
+}

@@ -24,5 +24,6 @@
 #include "actlab/run.hpp"
 #include "actlab/serialize.hpp"
 #include "actlab/tensor.hpp"
+#include "actlab/threads.hpp"
 #include "actlab/train.hpp"
 #include "actlab/vanishing.hpp"

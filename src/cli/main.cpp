@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "actlab/config.hpp"
+#include "actlab/threads.hpp"
 #include "cli/commands.hpp"
 
 namespace actlab::cli {
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
   CLI::App app{"actlab: train small networks and study activation functions", "actlab"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "actlab 0.1.0");
+  int threads = 0;
+  app.add_option("--threads", threads,
+                 "threads for matrix products (default: ACTLAB_NUM_THREADS, else OpenBLAS's)")
+      ->check(CLI::Range(1, 1024));
   std::vector<std::unique_ptr<Command>> commands = make_commands();
   std::vector<std::pair<CLI::App*, Command*>> subcommands;
   for (auto& command : commands) subcommands.emplace_back(command->add(app), command.get());
@@ -40,6 +45,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // CLI11 prints help on stdout (status 0) and usage errors on stderr.
     return app.exit(e) == 0 ? kDone : kUsageError;
+  }
+  try {
+    if (threads > 0)
+      actlab::set_num_threads(threads);
+    else
+      actlab::apply_num_threads_from_env();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "actlab: {}\n", e.what());
+    return kUsageError;
   }
   try {
     for (auto& [sub, command] : subcommands)

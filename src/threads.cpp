@@ -1,0 +1,33 @@
+// Thread settings: OpenBLAS's thread count, from code or from ACTLAB_NUM_THREADS.
+#include "actlab/threads.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "actlab/tensor.hpp"
+#include "kernels/blas.hpp"
+
+namespace actlab {
+
+void set_num_threads(int n) {
+  if (n < 1) throw Error(fmt::format("set_num_threads: expected at least 1 thread, got {}", n));
+  kernels::set_blas_threads(n);
+}
+
+int num_threads() { return kernels::blas_threads(); }
+
+bool apply_num_threads_from_env() {
+  const char* value = std::getenv("ACTLAB_NUM_THREADS");
+  if (value == nullptr || *value == '\0') return false;
+  char* end = nullptr;
+  const long n = std::strtol(value, &end, 10);
+  if (*end != '\0' || n < 1 || n > 1024)
+    throw Error(fmt::format("ACTLAB_NUM_THREADS: expected a positive integer, found \"{}\"", value));
+  set_num_threads(static_cast<int>(n));
+  return true;
+}
+
+}  // namespace actlab
