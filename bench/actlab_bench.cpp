@@ -265,7 +265,8 @@ int main(int argc, char** argv) {
   if (opt.threads) openblas_set_num_threads(*opt.threads);
   try {
     if (opt.suite) {
-      const SuiteReport r = run_suite(find_suite(*opt.suite)(), opt.reps);
+      const Suite suite = find_suite(*opt.suite)();
+      const SuiteReport r = run_suite(suite, opt.reps);
       opt.json ? print_suite_json(r) : print_suite_table(r);
     } else {
       run_workloads(opt);
