@@ -7,7 +7,8 @@
 # JSON lines beside it in bench/compare-last.jsonl.
 #
 #   bench/compare.sh            # env: THREADS="1 2", WORKLOADS="W1 ... W6",
-#                               #      ACTLAB_BENCH=path, QUIET_MAX_BUSY=15 (percent)
+#                               #      ACTLAB_BENCH=path, QUIET_MAX_BUSY=15 (percent),
+#                               #      QUIET_TIMEOUT=600 (seconds to wait for it)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +18,7 @@ python=/usr/bin/python3
 threads_list=${THREADS:-1 2}
 workloads=${WORKLOADS:-W1 W2 W3 W4 W5 W6}
 max_busy=${QUIET_MAX_BUSY:-15}
+quiet_timeout=${QUIET_TIMEOUT:-600}
 
 die() {
   echo "compare.sh: $*" >&2
@@ -45,9 +47,11 @@ cpu_busy_percent() {
   echo $((total > 0 ? 100 * (total - idle) / total : 0))
 }
 
-# Waits (up to 10 minutes, then goes on with a warning) until other work leaves the CPUs idle.
+# Waits (up to $quiet_timeout s, then goes on with a warning) until other work leaves the CPUs
+# idle; leaves the last reading in $busy, which run_side records.
+busy=0
 wait_quiet() {
-  local busy deadline=$((SECONDS + 600))
+  local deadline=$((SECONDS + quiet_timeout))
   while busy=$(cpu_busy_percent) && ((busy > max_busy)); do
     if ((SECONDS > deadline)); then
       echo "compare.sh: warning: CPUs still ${busy}% busy; measuring anyway" >&2
@@ -60,12 +64,13 @@ wait_quiet() {
 
 load_1min() { cut -d' ' -f1 /proc/loadavg; }
 
-# Runs one side once and appends its JSON, tagged with the side, to $measured.
+# Runs one side once and appends its JSON, tagged with the side and the CPU use by other work
+# measured just before the pair started, to $measured.
 run_side() {
   local side=$1
   shift
   echo "compare.sh: $side: $*" >&2
-  "$@" | jq -c --arg side "$side" '. + {side: $side}' >>"$measured"
+  "$@" | jq -c --arg side "$side" --argjson busy "$busy" '. + {side: $side, busy_before: $busy}' >>"$measured"
 }
 
 machine_line() {

@@ -32,14 +32,16 @@ def row(a, t):
     return (f"| {a['workload']} | {a['median_ms']:.3f} | {t['median_ms']:.3f} | "
             f"**{a['median_ms'] / t['median_ms']:.2f}** | {bound:.3f} | {bound_of(t):.3f} | "
             f"**{ratio:.2f}** | <= {target:g}: {'met' if ratio <= target else 'NOT met'} | "
-            f"{t['median_ms'] / bound:.2f} | {a['peak_rss_mib']:.0f} / {t['peak_rss_mib']:.0f} |")
+            f"{t['median_ms'] / bound:.2f} | {a['peak_rss_mib']:.0f} / {t['peak_rss_mib']:.0f} | "
+            f"{a['busy_before']} |")
 
 
 def thread_table(runs, threads):
     head = [f"### {threads} thread{'s' if threads > 1 else ''}", "",
             "| id | actlab ms | PyTorch ms | actlab / PyTorch | bound ms | bound via torch.mm ms "
-            "| actlab / bound | target | PyTorch / bound | peak RSS MiB actlab / PyTorch |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "| actlab / bound | target | PyTorch / bound | peak RSS MiB actlab / PyTorch "
+            "| other work % |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     pick = lambda side: {r["workload"]: r for r in runs if r["side"] == side and r["threads"] == threads}
     actlab, torch = pick("actlab"), pick("torch")
     return head + [row(actlab[w], torch[w]) for w in sorted(actlab) if w in torch] + [""]
@@ -66,7 +68,8 @@ def section(lines):
            "\"bound\" is actlab-bench's (raw cblas_sgemm of the step's products, W6: memcpy of "
            "2^24 floats), timed interleaved with actlab's steps; PyTorch's own bound (the same "
            "products through torch.mm, which adds its dispatch per call) is beside it. "
-           "Peak RSS is each process's VmHWM, bound buffers included.", ""]
+           "Peak RSS is each process's VmHWM, bound buffers included. \"other work\" is the CPU "
+           "time other processes used in the 2 s before the pair started.", ""]
     for threads in sorted({r["threads"] for r in runs if r["side"] == "actlab"}):
         out += thread_table(runs, threads)
     return out + memory_line(runs) + [END]

@@ -12,7 +12,10 @@ for W6, a copy_ of the same 2^24 floats.
 
 Threads: Debian's torch runs its GEMMs through OpenBLAS (libblas.so.3 -> openblas-pthread),
 whose thread pool torch.set_num_threads does not set. Both are set here: OPENBLAS_NUM_THREADS
-before torch is imported, openblas_set_num_threads after, then checked.
+before torch is imported, openblas_set_num_threads after, then checked. Torch's own pool is
+libgomp's, which spin-waits after each parallel region; with 2 threads on 2 cores that spinning
+starves OpenBLAS's threads (W3 ran 16x slower that way here), so OMP_WAIT_POLICY defaults to
+PASSIVE (set it in the environment to override).
 
     /usr/bin/python3 bench/torch_ref.py [--workload W] [--threads N] [--steps N] [--no-bound]
 """
@@ -41,6 +44,7 @@ def set_threads(n):
     """Sets torch's intra-op threads and OpenBLAS's, and imports torch."""
     global torch
     os.environ["OPENBLAS_NUM_THREADS"] = str(n)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch as t
     torch = t
     torch.set_num_threads(n)
