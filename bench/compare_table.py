@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the side-by-side section of bench/RESULTS.md from what bench/compare.sh measured:
 one JSON object per line, each actlab-bench's or torch_ref.py's output with "side" added
-("actlab", "torch", "actlab_memory", "torch_memory"), plus one {"machine": ...} line.
+("actlab", "torch", "memory_actlab", "memory_torch"), plus one {"machine": ...} line.
 The section sits between two marker lines and replaces the previous one; the rest of the file
 (the ops suite, the readings) stays as it is.
 
@@ -33,14 +33,14 @@ def row(a, t):
             f"**{a['median_ms'] / t['median_ms']:.2f}** | {bound:.3f} | {bound_of(t):.3f} | "
             f"**{ratio:.2f}** | <= {target:g}: {'met' if ratio <= target else 'NOT met'} | "
             f"{t['median_ms'] / bound:.2f} | {a['peak_rss_mib']:.0f} / {t['peak_rss_mib']:.0f} | "
-            f"{a['busy_before']} |")
+            f"{a['other_pct']} / {t['other_pct']} |")
 
 
 def thread_table(runs, threads):
     head = [f"### {threads} thread{'s' if threads > 1 else ''}", "",
             "| id | actlab ms | PyTorch ms | actlab / PyTorch | bound ms | bound via torch.mm ms "
             "| actlab / bound | target | PyTorch / bound | peak RSS MiB actlab / PyTorch "
-            "| other work % |",
+            "| other work % actlab / PyTorch |",
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     pick = lambda side: {r["workload"]: r for r in runs if r["side"] == side and r["threads"] == threads}
     actlab, torch = pick("actlab"), pick("torch")
@@ -48,10 +48,10 @@ def thread_table(runs, threads):
 
 
 def memory_line(runs):
-    mem = {r["side"]: r for r in runs if r["side"].endswith("_memory")}
+    mem = {r["side"]: r for r in runs if r["side"].startswith("memory_")}
     if len(mem) < 2:
         return []
-    a, t = mem["actlab_memory"]["peak_rss_mib"], mem["torch_memory"]["peak_rss_mib"]
+    a, t = mem["memory_actlab"]["peak_rss_mib"], mem["memory_torch"]["peak_rss_mib"]
     return [f"Peak memory, W4 for 50 timed steps (plus warm-up) alone in a fresh process, "
             f"1 thread, no bound: actlab **{a:.1f} MiB**, PyTorch {t:.1f} MiB (VmHWM); target "
             f"<= {MEMORY_TARGET_MIB} MiB: {'met' if a <= MEMORY_TARGET_MIB else 'NOT met'}.", ""]
@@ -68,8 +68,9 @@ def section(lines):
            "\"bound\" is actlab-bench's (raw cblas_sgemm of the step's products, W6: memcpy of "
            "2^24 floats), timed interleaved with actlab's steps; PyTorch's own bound (the same "
            "products through torch.mm, which adds its dispatch per call) is beside it. "
-           "Peak RSS is each process's VmHWM, bound buffers included. \"other work\" is the CPU "
-           "time other processes used in the 2 s before the pair started.", ""]
+           "Peak RSS is each process's VmHWM, bound buffers included. \"other work\" is the share "
+           "of all CPU time that other processes took while that side ran (a pair above "
+           "compare.sh's limit was run again).", ""]
     for threads in sorted({r["threads"] for r in runs if r["side"] == "actlab"}):
         out += thread_table(runs, threads)
     return out + memory_line(runs) + [END]
