@@ -30,8 +30,8 @@ def row(a, t):
     target = TARGETS[a["workload"]][0 if a["threads"] == 1 else 1]
     ratio = a["median_ms"] / bound
     return (f"| {a['workload']} | {a['median_ms']:.3f} | {t['median_ms']:.3f} | "
-            f"**{a['median_ms'] / t['median_ms']:.2f}** | {bound:.3f} | {bound_of(t):.3f} | "
-            f"**{ratio:.2f}** | <= {target:g}: {'met' if ratio <= target else 'NOT met'} | "
+            f"**{a['median_ms'] / t['median_ms']:.3f}** | {bound:.3f} | {bound_of(t):.3f} | "
+            f"**{ratio:.3f}** | <= {target:g}: {'met' if ratio <= target else 'NOT met'} | "
             f"{t['median_ms'] / bound:.2f} | {a['peak_rss_mib']:.0f} / {t['peak_rss_mib']:.0f} | "
             f"{a['other_pct']} / {t['other_pct']} |")
 
