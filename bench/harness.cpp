@@ -66,10 +66,11 @@ std::vector<Stats> run_benches(const std::vector<Bench>& benches, int reps, int 
   return stats;
 }
 
+// aligned_alloc wants a size that is a multiple of the alignment: whole 64-byte lines.
 Floats::Floats(int64_t n, actlab::Generator& gen)
-    : p_(static_cast<float*>(std::aligned_alloc(64, sizeof(float) * std::max<int64_t>(n, 16))),
-         std::free),
-      n_(n) {
+    : p_(static_cast<float*>(
+             std::aligned_alloc(64, sizeof(float) * static_cast<size_t>((n + 15) / 16 * 16 + 16))),
+         std::free) {
   if (!p_) throw std::bad_alloc();
   for (int64_t i = 0; i < n; ++i) p_[i] = gen.normal();
 }

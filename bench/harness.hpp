@@ -49,11 +49,9 @@ class Floats {
  public:
   Floats(int64_t n, actlab::Generator& gen);
   float* data() const { return p_.get(); }
-  int64_t size() const { return n_; }
 
  private:
   std::unique_ptr<float[], void (*)(void*)> p_;
-  int64_t n_;
 };
 
 // A leaf tensor of normal random values.

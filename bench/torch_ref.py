@@ -36,7 +36,6 @@ def parse_args():
     p.add_argument("--threads", type=int, default=1, help="torch and OpenBLAS threads (default 1)")
     p.add_argument("--steps", type=int, default=0, help="timed steps (default: per workload)")
     p.add_argument("--no-bound", action="store_true", help="time the steps only (for peak RSS)")
-    p.add_argument("--json", action="store_true", help="accepted for symmetry: output is JSON")
     return p.parse_args()
 
 
