@@ -1,0 +1,198 @@
+// W1-W6: the models, losses and optimisers of WORKLOADS.md built with actlab's public API, the
+// matrix products each step makes (read off its Linear layers), and the shared timing of a
+// step against its bound.
+#include "workloads.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <utility>
+
+#include "actlab/actlab.hpp"
+
+namespace bench {
+namespace {
+
+using actlab::Tensor;
+namespace nn = actlab::nn;
+namespace optim = actlab::optim;
+
+using Loss = std::function<Tensor(const Tensor& output)>;
+using MakeOptimizer = std::function<std::shared_ptr<optim::Optimizer>(std::vector<Tensor>)>;
+
+// A Linear layer of the model, and whether its input needs a gradient (not so for the data).
+struct LayerUse {
+  const nn::Linear* layer;
+  bool input_grad;
+};
+
+// The products of a step through `layers` (in forward order) on `rows` rows: forward
+// Y = X W^T for each, then backward in reverse order dX = dY W (when wanted) and dW = dY^T X.
+std::vector<Gemm> gemms_of(const std::vector<LayerUse>& layers, int64_t rows) {
+  std::vector<Gemm> out;
+  for (const LayerUse& u : layers)
+    out.push_back({false, true, rows, u.layer->out_features(), u.layer->in_features()});
+  for (auto u = layers.rbegin(); u != layers.rend(); ++u) {
+    const int64_t in = u->layer->in_features(), o = u->layer->out_features();
+    if (u->input_grad) out.push_back({false, false, rows, in, o});
+    out.push_back({true, false, o, in, rows});
+  }
+  return out;
+}
+
+// One training step of `model` on a fixed batch x: zero_grad, forward, loss, backward, update.
+Instance training(std::shared_ptr<nn::Module> model, Tensor x, Loss loss,
+                  const MakeOptimizer& make_optimizer, std::vector<Gemm> gemms) {
+  std::shared_ptr<optim::Optimizer> opt = make_optimizer(model->parameters());
+  return {[model, x, loss, opt] {
+            opt->zero_grad();
+            loss((*model)(x)).backward();
+            opt->step();
+          },
+          std::move(gemms)};
+}
+
+MakeOptimizer sgd(float lr) {
+  return [lr](std::vector<Tensor> p) { return std::make_shared<optim::SGD>(std::move(p), lr); };
+}
+MakeOptimizer adam(float lr) {
+  return [lr](std::vector<Tensor> p) { return std::make_shared<optim::Adam>(std::move(p), lr); };
+}
+MakeOptimizer adamw(float lr, float weight_decay) {
+  return [lr, weight_decay](std::vector<Tensor> p) {
+    return std::make_shared<optim::AdamW>(std::move(p), lr, 0.9f, 0.999f, 1e-8f, weight_decay);
+  };
+}
+
+// An MLP classifier on a fixed random batch and random classes, with cross-entropy.
+Instance mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t out, const char* activation,
+             int64_t batch, const MakeOptimizer& make_optimizer) {
+  actlab::Generator gen(1);
+  auto model = std::make_shared<nn::MLP>(in, hidden, out, activation, nn::init::Scheme{}, 0.f, gen);
+  std::vector<int64_t> classes(static_cast<size_t>(batch));
+  for (int64_t& c : classes) c = static_cast<int64_t>(gen.below(static_cast<uint64_t>(out)));
+  std::vector<LayerUse> layers;
+  for (const nn::Linear* l : model->linears()) layers.push_back({l, !layers.empty()});
+  return training(model, Tensor::randn({batch, in}, gen),
+                  [classes](const Tensor& y) { return actlab::cross_entropy(y, classes); },
+                  make_optimizer, gemms_of(layers, batch));
+}
+
+// A feed-forward block on x [1024, 512], MSE against a fixed random target, AdamW.
+constexpr int64_t kTokens = 1024, kModel = 512;
+
+template <class Block, class Layers>
+Instance ffn(std::shared_ptr<Block> block, Layers layers_of, actlab::Generator& gen) {
+  const Tensor target = Tensor::randn({kTokens, kModel}, gen);
+  return training(block, Tensor::randn({kTokens, kModel}, gen),
+                  [target](const Tensor& y) { return actlab::mse_loss(y, target); },
+                  adamw(1e-3f, 0.01f), gemms_of(layers_of(*block), kTokens));
+}
+
+Instance ffn_gelu() {
+  actlab::Generator gen(4);
+  return ffn(std::make_shared<nn::FeedForward>(kModel, 2048, "gelu", true, gen),
+             [](const nn::FeedForward& b) {
+               return std::vector<LayerUse>{{&b.up, false}, {&b.down, true}};
+             },
+             gen);
+}
+
+Instance ffn_swiglu() {
+  actlab::Generator gen(5);
+  return ffn(std::make_shared<nn::GatedFeedForward>(kModel, 1408, "silu", false, gen),
+             [](const nn::GatedFeedForward& b) {
+               return std::vector<LayerUse>{{&b.gate, false}, {&b.up, false}, {&b.down, true}};
+             },
+             gen);
+}
+
+// sum(gelu(x) * w) over 2^24 floats, forward and backward; no optimiser.
+Instance gelu_alone() {
+  constexpr int64_t n = int64_t{1} << 24;
+  actlab::Generator gen(6);
+  Tensor x = randn_leaf({n}, gen, true);
+  const Tensor w = Tensor::randn({n}, gen);
+  return {[x, w]() mutable {
+            x.zero_grad();
+            actlab::sum(actlab::mul(actlab::gelu(x), w)).backward();
+            keep(x.grad().data());
+          },
+          {},
+          n};
+}
+
+// The raw sgemm calls of `gemms` in a row, on operands as large as the largest of each.
+std::function<void()> gemm_bound(const std::vector<Gemm>& gemms, actlab::Generator& gen) {
+  int64_t a = 0, b = 0, c = 0;
+  for (const Gemm& g : gemms) {
+    a = std::max(a, g.m * g.k);
+    b = std::max(b, g.k * g.n);
+    c = std::max(c, g.m * g.n);
+  }
+  auto A = std::make_shared<Floats>(a, gen), B = std::make_shared<Floats>(b, gen);
+  auto C = std::make_shared<Floats>(c, gen);
+  return [gemms, A, B, C] {
+    for (const Gemm& g : gemms) sgemm(g.ta, g.tb, g.m, g.n, g.k, A->data(), B->data(), C->data());
+  };
+}
+
+// memcpy of n floats, split in equal parts over the run's thread count (OpenBLAS's, which
+// --threads sets): at 2 threads the hardware copies faster than one core can.
+std::function<void()> copy_bound(int64_t n, actlab::Generator& gen) {
+  auto src = std::make_shared<Floats>(n, gen), dst = std::make_shared<Floats>(n, gen);
+  const int parts = std::max(1, openblas_get_num_threads());
+  return [src, dst, n, parts] {
+    const auto copy_part = [&](int i) {
+      const int64_t begin = n * i / parts, end = n * (i + 1) / parts;
+      std::memcpy(dst->data() + begin, src->data() + begin,
+                  sizeof(float) * static_cast<size_t>(end - begin));
+    };
+    std::vector<std::thread> helpers;
+    for (int i = 1; i < parts; ++i) helpers.emplace_back(copy_part, i);
+    copy_part(0);
+    for (std::thread& t : helpers) t.join();
+    keep(dst->data());
+  };
+}
+
+}  // namespace
+
+const std::vector<Workload>& workloads() {
+  static const std::vector<Workload> all = {
+      {"W1", "MLP 2-64-64-2 ReLU, batch 128, cross-entropy, SGD", 500,
+       [] { return mlp(2, {64, 64}, 2, "relu", 128, sgd(0.1f)); }},
+      {"W2", "MLP 32-(16 x 64)-10 sigmoid, batch 64, cross-entropy, SGD", 200,
+       [] { return mlp(32, std::vector<int64_t>(16, 64), 10, "sigmoid", 64, sgd(0.1f)); }},
+      {"W3", "MLP 784-512-512-10 GELU, batch 256, cross-entropy, Adam", 100,
+       [] { return mlp(784, {512, 512}, 10, "gelu", 256, adam(1e-3f)); }},
+      {"W4", "FFN 512-2048-512 GELU + biases, x [1024,512], MSE, AdamW", 50, ffn_gelu},
+      {"W5", "SwiGLU FFN 512-1408-512, no biases, x [1024,512], MSE, AdamW", 50, ffn_swiglu},
+      {"W6", "sum(gelu(x) * w), x of 2^24 floats, forward + backward", 50, gelu_alone},
+  };
+  return all;
+}
+
+WorkloadResult run_workload(const Workload& w, int steps, bool with_bound) {
+  const Instance inst = w.make();
+  WorkloadResult r;
+  r.steps = steps > 0 ? steps : w.default_steps;
+  r.bound_key = inst.gemms.empty() ? "copy_bound_ms" : "gemm_bound_ms";
+  std::vector<Bench> benches = {{"step", w.id, 1, inst.step}};
+  if (with_bound) {
+    actlab::Generator gen(99);
+    benches.push_back({"bound", w.id, 1,
+                       inst.gemms.empty() ? copy_bound(inst.copy_floats, gen)
+                                          : gemm_bound(inst.gemms, gen)});
+  }
+  const std::vector<Stats> stats = run_benches(benches, r.steps, std::max(5, r.steps / 10));
+  r.step = stats[0];
+  if (with_bound) r.bound = stats[1];
+  r.peak_rss_mib = peak_rss_mib();
+  return r;
+}
+
+}  // namespace bench
