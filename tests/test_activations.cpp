@@ -327,6 +327,18 @@ TEST_CASE("softmax of the seed's logits 2, 1, 0.1 at T = 0.5, 1, 2", "[activatio
   CHECK(softmax(logits, -1, 0.5f).to_vector()[0] == Approx(0.8638).margin(5e-5));
 }
 
+TEST_CASE("a temperature near zero gives the argmax, not NaN", "[activations][softmax]") {
+  // 1 / 1e-39 overflows float32; (x - max) / T does not.
+  Tensor logits = T({2.f, 1.f, 0.1f}, {3}, true);
+  const Tensor p = softmax(logits, -1, 1e-39f);
+  CHECK(p.to_vector() == std::vector<float>{1.f, 0.f, 0.f});
+  sum(p * T({1.f, 2.f, 3.f}, {3})).backward();
+  for (float g : logits.grad().to_vector()) CHECK(g == 0.f);
+  const std::vector<float> lp = log_softmax(T({2.f, 1.f}, {2}), -1, 1e-39f).to_vector();
+  CHECK(lp[0] == 0.f);
+  CHECK(std::isinf(lp[1]));
+}
+
 TEST_CASE("softmax over dim 0 is softmax over rows of the transpose", "[activations][softmax]") {
   Generator gen(7);
   const Tensor x = Tensor::randn({3, 4, 5}, gen);
