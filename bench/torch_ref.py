@@ -14,8 +14,8 @@ Threads: Debian's torch runs its GEMMs through OpenBLAS (libblas.so.3 -> openbla
 whose thread pool torch.set_num_threads does not set. Both are set here: OPENBLAS_NUM_THREADS
 before torch is imported, openblas_set_num_threads after, then checked. Torch's own pool is
 libgomp's, which spin-waits after each parallel region; with 2 threads on 2 cores that spinning
-starves OpenBLAS's threads (W3 ran 16x slower that way here), so OMP_WAIT_POLICY defaults to
-PASSIVE (set it in the environment to override).
+starves OpenBLAS's threads (W4 ran 2x slower that way here, W3 16x while other work ran), so
+OMP_WAIT_POLICY defaults to PASSIVE (set it in the environment to override).
 
     /usr/bin/python3 bench/torch_ref.py [--workload W] [--threads N] [--steps N] [--no-bound]
 """
