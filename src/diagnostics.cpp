@@ -1,6 +1,7 @@
 // Diagnosing a model: analyses a trainer's state (a config trained briefly, or a run
 // directory's checkpoint) into the numbers of a Diagnosis, and writes it as JSON.
 #include "actlab/diagnostics.hpp"
+#include "actlab/run.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -173,15 +174,11 @@ Diagnosis diagnose_run(const std::string& run_dir) {
 
 nlohmann::json to_json(const Diagnosis& d) {
   nlohmann::json layers = nlohmann::json::array();
-  for (const LayerDiagnosis& l : d.layers)
-    layers.push_back({{"name", l.stats.name},
-                      {"activation", l.stats.activation},
-                      {"mean", l.stats.mean},
-                      {"std", l.stats.std},
-                      {"zero_fraction", l.stats.zero_fraction},
-                      {"dead_fraction", l.stats.dead_fraction},
-                      {"saturated_fraction", l.stats.saturated_fraction},
-                      {"grad_norm", l.grad_norm}});
+  for (const LayerDiagnosis& l : d.layers) {
+    nlohmann::json layer = to_json(l.stats);
+    layer["grad_norm"] = l.grad_norm;
+    layers.push_back(std::move(layer));
+  }
   nlohmann::json grads = nlohmann::json::array();  // in model order, input to output
   for (const GradNorm& g : d.grad_norms) grads.push_back({{"name", g.name}, {"norm", g.norm}});
   nlohmann::json findings = nlohmann::json::array();

@@ -178,16 +178,19 @@ std::string default_run_dir(const std::string& config_path) {
                      fmt::localtime(now));
 }
 
+nlohmann::json to_json(const LayerStats& s) {
+  return {{"name", s.name},
+          {"activation", s.activation},
+          {"mean", s.mean},
+          {"std", s.std},
+          {"zero_fraction", s.zero_fraction},
+          {"dead_fraction", s.dead_fraction},
+          {"saturated_fraction", s.saturated_fraction}};
+}
+
 nlohmann::json to_json(const EvalRecord& r) {
   nlohmann::json layers = nlohmann::json::array();
-  for (const LayerStats& s : r.layers)
-    layers.push_back({{"name", s.name},
-                      {"activation", s.activation},
-                      {"mean", s.mean},
-                      {"std", s.std},
-                      {"zero_fraction", s.zero_fraction},
-                      {"dead_fraction", s.dead_fraction},
-                      {"saturated_fraction", s.saturated_fraction}});
+  for (const LayerStats& s : r.layers) layers.push_back(to_json(s));
   nlohmann::json grads = nlohmann::json::object();
   for (const GradNorm& g : r.grad_norms) grads[g.name] = g.norm;
   return {{"step", r.step},

@@ -41,6 +41,8 @@ void add_layer_statistics(report::Document& doc, const std::string& heading,
                           const std::vector<LayerStats>& layers,
                           const std::vector<GradNorm>& grad_norms, const std::string& grad_title);
 
+// One layer's activation statistics as a JSON object.
+nlohmann::json to_json(const LayerStats& stats);
 // One evaluation as a JSON object (the lines of metrics.jsonl).
 nlohmann::json to_json(const EvalRecord& record);
 // The final metrics of a run (`actlab train --json`).
