@@ -10,10 +10,8 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "actlab/data.hpp"
@@ -215,11 +213,7 @@ Sweep parse_sweep(const json& doc) {
 }
 
 Sweep load_sweep(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw FieldError({}, fmt::format("cannot read sweep file {}", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_sweep(parse_json_text(text.str(), path));
+  return parse_sweep(read_json_file(path, "sweep file"));
 }
 
 std::vector<SweepCell> expand(const Sweep& sweep) {

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -474,12 +477,23 @@ void apply_override(json& doc, const std::string& assignment) {
   }
 }
 
-Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) throw FieldError({}, fmt::format("cannot read config file {}", path));
+json read_json_file(const std::string& path, const std::string& what) {
+  const auto refuse = [&](const std::string& why) {
+    return FieldError({}, fmt::format("cannot read {} {}: {}", what, path, why));
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw refuse("it is a directory");
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw refuse(errno != 0 ? std::strerror(errno) : "cannot open it");
   std::stringstream text;
   text << in.rdbuf();
-  json doc = parse_json_text(text.str(), path);
+  if (in.bad()) throw refuse("a read error");
+  return parse_json_text(text.str(), path);
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  json doc = read_json_file(path, "config file");
   for (const std::string& assignment : overrides) apply_override(doc, assignment);
   return parse_config(doc);
 }

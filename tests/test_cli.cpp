@@ -44,7 +44,7 @@ TEST_CASE("a bad config exits 2 with one line naming the JSON path, and writes n
 
   const Result missing = actlab("train /no/such/config.json");
   CHECK(missing.status == 2);
-  CHECK(missing.err == "config error: cannot read config file /no/such/config.json\n");
+  CHECK(missing.err == "config error: cannot read config file /no/such/config.json: No such file or directory\n");
 }
 
 TEST_CASE("bad usage exits 2, help exits 0", "[cli][errors]") {

@@ -84,7 +84,7 @@ TEST_CASE("actlab diagnose reads a run directory written by actlab train", "[cli
 TEST_CASE("actlab diagnose exits 2 for a bad config or a missing path, 1 when it fails", "[cli][diagnose][errors]") {
   const Result missing = actlab("diagnose /no/such/config.json");
   CHECK(missing.status == 2);
-  CHECK(missing.err == "config error: cannot read config file /no/such/config.json\n");
+  CHECK(missing.err == "config error: cannot read config file /no/such/config.json: No such file or directory\n");
 
   const Result bad = actlab("diagnose " + kConfigs + "/diagnose_healthy.json --steps 0");
   CHECK(bad.status == 2);

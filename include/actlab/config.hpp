@@ -76,6 +76,9 @@ Config parse_config(const nlohmann::json& doc);
 
 // Parses JSON text; invalid JSON throws FieldError at the root with line and column.
 nlohmann::json parse_json_text(const std::string& text, const std::string& source);
+// Reads and parses the JSON file at `path`; `what` names it in errors ("config file"), e.g.
+// FieldError "cannot read config file x.json: No such file or directory".
+nlohmann::json read_json_file(const std::string& path, const std::string& what);
 
 // Reads a config file, applies `--set path=value` overrides in order, and checks it.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
