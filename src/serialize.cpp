@@ -6,13 +6,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 #include "actlab/detail/fields.hpp"
 #include "actlab/nn/module.hpp"
@@ -122,6 +126,35 @@ Tensor decode_tensor(Reader& r, const std::string& path, const std::string& name
 
 }  // namespace
 
+namespace {
+
+// Writes all of data[0, size) to fd; false (with errno set) on an error.
+bool write_all(int fd, const char* data, size_t size) {
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = ::write(fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// The test hook of serialize.hpp: whether this write of `path` is the one
+// ACTLAB_TEST_STOP_MID_WRITE=NAME:K names (the K-th write of a file named NAME).
+bool stop_mid_write_requested(const std::string& path) {
+  static const char* const spec = std::getenv("ACTLAB_TEST_STOP_MID_WRITE");
+  if (spec == nullptr) return false;
+  const std::string_view hook(spec);
+  const size_t colon = hook.rfind(':');
+  if (colon == std::string_view::npos ||
+      std::filesystem::path(path).filename().string() != hook.substr(0, colon))
+    return false;
+  static std::atomic<int> writes{0};
+  return ++writes == std::atoi(spec + colon + 1);
+}
+
+}  // namespace
+
 void write_file_atomically(const std::string& path, const std::string& bytes) {
   const std::string temp = path + ".tmp";
   const auto fail = [&](const char* step) {
@@ -131,14 +164,15 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   };
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("open");
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      fail("write");
-    }
-    done += static_cast<size_t>(n);
+  const size_t first_part = stop_mid_write_requested(path) ? bytes.size() / 2 : bytes.size();
+  bool written = write_all(fd, bytes.data(), first_part);
+  if (written && first_part < bytes.size()) {
+    ::raise(SIGSTOP);
+    written = write_all(fd, bytes.data() + first_part, bytes.size() - first_part);
+  }
+  if (!written) {
+    ::close(fd);
+    fail("write");
   }
   if (::fsync(fd) != 0) {
     ::close(fd);
@@ -226,7 +260,11 @@ void save_checkpoint(const std::string& path, const nn::Module& model,
 
 nlohmann::json load_checkpoint(const std::string& path, nn::Module& model,
                                optim::Optimizer* optimizer) {
-  TensorFile file = read_tensor_file(path);
+  return load_checkpoint(read_tensor_file(path), path, model, optimizer);
+}
+
+nlohmann::json load_checkpoint(const TensorFile& file, const std::string& path, nn::Module& model,
+                               optim::Optimizer* optimizer) {
   std::map<std::string, Tensor> stored(file.tensors.begin(), file.tensors.end());
   auto targets = checkpoint_entries(model, optimizer);
   // Check everything first: a file that does not fit changes nothing.
