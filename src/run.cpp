@@ -243,47 +243,6 @@ std::string file_in(const std::string& dir, const char* name) {
   return (fs::path(dir) / name).string();
 }
 
-// Trains (or, given `from`, resumes) in `dir`: a checkpoint at every good evaluation, then the
-// metrics and the report of the whole run.
-RunSummary run_in_dir(Trainer& trainer, const std::string& dir, const TrainCallbacks& callbacks,
-                      const TrainProgress* from) {
-  const std::string checkpoint = file_in(dir, kCheckpointFile);
-  TrainCallbacks hooked = callbacks;
-  hooked.on_good_state = [&](int64_t step) {
-    save_checkpoint(checkpoint, trainer.model(), &trainer.optimizer(),
-                    {{"step", step},
-                     {"config", trainer.config().resolved},
-                     {"progress", to_json(trainer.progress())}});
-    if (callbacks.on_good_state) callbacks.on_good_state(step);
-  };
-  RunSummary summary{from ? trainer.resume(*from, hooked) : trainer.run(hooked), dir, {}};
-  summary.metrics = summary_json(summary.result, dir);
-  write_file_atomically(file_in(dir, kMetricsCsvFile), metrics_csv(summary.result));
-  write_file_atomically(file_in(dir, kMetricsJsonlFile), metrics_jsonl(summary.result));
-  write_run_report(file_in(dir, kReportFile), trainer, summary.result);
-  return summary;
-}
-
-// The first difference between two configs, e.g. "/optimizer/lr is 0.001 in the checkpoint
-// but 0.01 in config.json".
-std::string first_difference(const nlohmann::json& saved, const nlohmann::json& current) {
-  const nlohmann::json patch = nlohmann::json::diff(saved, current);
-  const std::string path = patch.at(0).at("path").get<std::string>();
-  const auto value_at = [&path](const nlohmann::json& doc) {
-    const nlohmann::json::json_pointer pointer(path);
-    return doc.contains(pointer) ? doc.at(pointer).dump() : std::string("nothing");
-  };
-  return fmt::format("{} is {} in the checkpoint but {} in {}", path.empty() ? "/" : path,
-                     value_at(saved), value_at(current), kConfigFile);
-}
-
-// Removes the temp files that a killed atomic write of a run file leaves behind.
-void remove_temp_files(const std::string& dir) {
-  for (const char* name :
-       {kConfigFile, kCheckpointFile, kMetricsCsvFile, kMetricsJsonlFile, kReportFile})
-    fs::remove(file_in(dir, name) + ".tmp");
-}
-
 nlohmann::json to_json(const Generator::State& s) {
   // The Box-Muller spare as its bits: exact, and never a NaN that JSON cannot hold.
   return {{"state", s.state},
@@ -342,17 +301,14 @@ EvalRecord record_from_json(const nlohmann::json& doc) {
   return r;
 }
 
-}  // namespace
-
-nlohmann::json to_json(const TrainProgress& p) {
+// The progress without its history (an empty list): where the run stands.
+nlohmann::json position_json(const TrainProgress& p) {
   nlohmann::json generators = nlohmann::json::array();
   for (const auto& [name, state] : p.model_generators) {
     nlohmann::json g = to_json(state);
     g["name"] = name;
     generators.push_back(std::move(g));
   }
-  nlohmann::json history = nlohmann::json::array();
-  for (const EvalRecord& r : p.history) history.push_back(record_json(r));
   return {{"version", kProgressVersion},
           {"step", p.step},
           {"epoch", p.epoch},
@@ -365,7 +321,64 @@ nlohmann::json to_json(const TrainProgress& p) {
             {"cursor", p.batches.cursor},
             {"in_epoch", p.batches.in_epoch}}},
           {"model_generators", std::move(generators)},
-          {"history", std::move(history)}};
+          {"history", nlohmann::json::array()}};
+}
+
+// Trains (or, given `from`, resumes) in `dir`: a checkpoint at every good evaluation, then the
+// metrics and the report of the whole run.
+RunSummary run_in_dir(Trainer& trainer, const std::string& dir, const TrainCallbacks& callbacks,
+                      const TrainProgress* from) {
+  const std::string checkpoint = file_in(dir, kCheckpointFile);
+  // The records saved so far, as JSON: each is converted once, not at every checkpoint, which
+  // would cost a run that evaluates at every step time quadratic in its length.
+  nlohmann::json history = nlohmann::json::array();
+  TrainCallbacks hooked = callbacks;
+  hooked.on_good_state = [&](int64_t step) {
+    const TrainProgress& progress = trainer.progress();
+    for (size_t i = history.size(); i < progress.history.size(); ++i)
+      history.push_back(record_json(progress.history[i]));
+    nlohmann::json meta = {{"step", step},
+                           {"config", trainer.config().resolved},
+                           {"progress", position_json(progress)}};
+    meta["progress"]["history"] = std::move(history);
+    save_checkpoint(checkpoint, trainer.model(), &trainer.optimizer(), meta);
+    history = std::move(meta["progress"]["history"]);
+    if (callbacks.on_good_state) callbacks.on_good_state(step);
+  };
+  RunSummary summary{from ? trainer.resume(*from, hooked) : trainer.run(hooked), dir, {}};
+  summary.metrics = summary_json(summary.result, dir);
+  write_file_atomically(file_in(dir, kMetricsCsvFile), metrics_csv(summary.result));
+  write_file_atomically(file_in(dir, kMetricsJsonlFile), metrics_jsonl(summary.result));
+  write_run_report(file_in(dir, kReportFile), trainer, summary.result);
+  return summary;
+}
+
+// The first difference between two configs, e.g. "/optimizer/lr is 0.001 in the checkpoint
+// but 0.01 in config.json".
+std::string first_difference(const nlohmann::json& saved, const nlohmann::json& current) {
+  const nlohmann::json patch = nlohmann::json::diff(saved, current);
+  const std::string path = patch.at(0).at("path").get<std::string>();
+  const auto value_at = [&path](const nlohmann::json& doc) {
+    const nlohmann::json::json_pointer pointer(path);
+    return doc.contains(pointer) ? doc.at(pointer).dump() : std::string("nothing");
+  };
+  return fmt::format("{} is {} in the checkpoint but {} in {}", path.empty() ? "/" : path,
+                     value_at(saved), value_at(current), kConfigFile);
+}
+
+// Removes the temp files that a killed atomic write of a run file leaves behind.
+void remove_temp_files(const std::string& dir) {
+  for (const char* name :
+       {kConfigFile, kCheckpointFile, kMetricsCsvFile, kMetricsJsonlFile, kReportFile})
+    fs::remove(file_in(dir, name) + ".tmp");
+}
+
+}  // namespace
+
+nlohmann::json to_json(const TrainProgress& p) {
+  nlohmann::json doc = position_json(p);
+  for (const EvalRecord& r : p.history) doc["history"].push_back(record_json(r));
+  return doc;
 }
 
 TrainProgress progress_from_json(const nlohmann::json& doc) {

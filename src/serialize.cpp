@@ -45,15 +45,17 @@ void put(std::string& out, const T& value) {
   out.append(reinterpret_cast<const char*>(&value), sizeof(T));
 }
 
-std::string encode(const TensorFile& file) {
+// Takes the meta and tensors apart, so that saving a checkpoint copies neither.
+std::string encode(const nlohmann::json& meta_doc,
+                   const std::vector<std::pair<std::string, Tensor>>& tensors) {
   std::string out(kMagic, sizeof kMagic);
   put(out, kVersion);
   put(out, uint32_t{0});
-  const std::string meta = file.meta.dump();
+  const std::string meta = meta_doc.dump();
   put(out, static_cast<uint64_t>(meta.size()));
   out += meta;
-  put(out, static_cast<uint32_t>(file.tensors.size()));
-  for (const auto& [name, t] : file.tensors) {
+  put(out, static_cast<uint32_t>(tensors.size()));
+  for (const auto& [name, t] : tensors) {
     put(out, static_cast<uint32_t>(name.size()));
     out += name;
     put(out, static_cast<uint32_t>(t.dim()));
@@ -189,7 +191,7 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 }
 
 void write_tensor_file(const std::string& path, const TensorFile& file) {
-  write_file_atomically(path, encode(file));
+  write_file_atomically(path, encode(file.meta, file.tensors));
 }
 
 TensorFile read_tensor_file(const std::string& path) {
@@ -255,7 +257,7 @@ std::vector<std::pair<std::string, Tensor>> checkpoint_entries(const nn::Module&
 
 void save_checkpoint(const std::string& path, const nn::Module& model,
                      const optim::Optimizer* optimizer, const nlohmann::json& meta) {
-  write_tensor_file(path, {meta, checkpoint_entries(model, optimizer)});
+  write_file_atomically(path, encode(meta, checkpoint_entries(model, optimizer)));
 }
 
 nlohmann::json load_checkpoint(const std::string& path, nn::Module& model,

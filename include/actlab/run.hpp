@@ -64,8 +64,8 @@ SavedRun open_run(const std::string& dir);
 // Continues a saved run to its end (or until callbacks.should_stop), saving checkpoints as
 // train_run does, and rewrites metrics.csv, metrics.jsonl and report.html to cover the whole
 // run: they match an uninterrupted run's except in timings (steps_per_second, seconds).
-// Temp files left in the folder by a killed write are removed first. A finished run is only
-// summarised: nothing is trained or written.
+// Temp files that a killed write left in the folder are removed once it has run. A finished
+// run is only summarised: nothing is trained or written.
 RunSummary resume_run(SavedRun& run, const TrainCallbacks& callbacks = {});
 
 // Where a run stands, as checkpoints keep it (every number exact: generator states as
