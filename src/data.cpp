@@ -474,6 +474,25 @@ std::optional<Batch> BatchIterator::next() {
   return Batch{gather_rows(x_, picked, count), gather_rows(y_, picked, count)};
 }
 
+void BatchIterator::set_state(State state) {
+  const auto rows = static_cast<int64_t>(order_.size());
+  if (static_cast<int64_t>(state.order.size()) != rows)
+    throw Error(fmt::format("BatchIterator: the saved order holds {} rows, the data {}",
+                            state.order.size(), rows));
+  std::vector<char> seen(order_.size(), 0);
+  for (int64_t row : state.order) {
+    if (row < 0 || row >= rows || seen[static_cast<size_t>(row)])
+      throw Error("BatchIterator: the saved order is not a permutation of the rows");
+    seen[static_cast<size_t>(row)] = 1;
+  }
+  if (state.cursor < 0 || state.cursor > rows)
+    throw Error(fmt::format("BatchIterator: the saved cursor {} is outside [0, {}]", state.cursor,
+                            rows));
+  order_ = std::move(state.order);
+  cursor_ = state.cursor;
+  in_epoch_ = state.in_epoch;
+}
+
 int64_t BatchIterator::batches_per_epoch() const {
   return (static_cast<int64_t>(order_.size()) + batch_size_ - 1) / batch_size_;
 }

@@ -113,12 +113,6 @@ void restore(nn::Module& model, const std::vector<Tensor>& copy) {
   for (size_t i = 0; i < params.size(); ++i) params[i].copy_(copy[i]);
 }
 
-void require_file(const fs::path& path, const std::string& why) {
-  if (!fs::is_regular_file(path))
-    throw RunDirError(fmt::format("{}: missing {} ({})", path.parent_path().string(),
-                                  path.filename().string(), why));
-}
-
 nlohmann::json optional_json(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
@@ -162,11 +156,8 @@ Diagnosis diagnose_config(const Config& config, int64_t steps) {
 }
 
 Diagnosis diagnose_run(const std::string& run_dir) {
+  check_run_dir(run_dir);
   const fs::path dir(run_dir);
-  if (!fs::is_directory(dir)) throw RunDirError(fmt::format("{}: not a run directory", run_dir));
-  require_file(dir / "config.json", "not a run directory written by actlab train?");
-  require_file(dir / "checkpoint.bin",
-               "the run saved no checkpoint: it stopped before its first evaluation");
   Trainer trainer(load_config((dir / "config.json").string()));
   const nlohmann::json meta = load_checkpoint((dir / "checkpoint.bin").string(), trainer.model());
   return analyse(trainer, meta.value("step", int64_t{0}), "");

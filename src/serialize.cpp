@@ -6,13 +6,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 #include "actlab/detail/fields.hpp"
 #include "actlab/nn/module.hpp"
@@ -41,15 +45,17 @@ void put(std::string& out, const T& value) {
   out.append(reinterpret_cast<const char*>(&value), sizeof(T));
 }
 
-std::string encode(const TensorFile& file) {
+// Takes the meta and tensors apart, so that saving a checkpoint copies neither.
+std::string encode(const nlohmann::json& meta_doc,
+                   const std::vector<std::pair<std::string, Tensor>>& tensors) {
   std::string out(kMagic, sizeof kMagic);
   put(out, kVersion);
   put(out, uint32_t{0});
-  const std::string meta = file.meta.dump();
+  const std::string meta = meta_doc.dump();
   put(out, static_cast<uint64_t>(meta.size()));
   out += meta;
-  put(out, static_cast<uint32_t>(file.tensors.size()));
-  for (const auto& [name, t] : file.tensors) {
+  put(out, static_cast<uint32_t>(tensors.size()));
+  for (const auto& [name, t] : tensors) {
     put(out, static_cast<uint32_t>(name.size()));
     out += name;
     put(out, static_cast<uint32_t>(t.dim()));
@@ -122,6 +128,35 @@ Tensor decode_tensor(Reader& r, const std::string& path, const std::string& name
 
 }  // namespace
 
+namespace {
+
+// Writes all of data[0, size) to fd; false (with errno set) on an error.
+bool write_all(int fd, const char* data, size_t size) {
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = ::write(fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// The test hook of serialize.hpp: whether this write of `path` is the one
+// ACTLAB_TEST_STOP_MID_WRITE=NAME:K names (the K-th write of a file named NAME).
+bool stop_mid_write_requested(const std::string& path) {
+  static const char* const spec = std::getenv("ACTLAB_TEST_STOP_MID_WRITE");
+  if (spec == nullptr) return false;
+  const std::string_view hook(spec);
+  const size_t colon = hook.rfind(':');
+  if (colon == std::string_view::npos ||
+      std::filesystem::path(path).filename().string() != hook.substr(0, colon))
+    return false;
+  static std::atomic<int> writes{0};
+  return ++writes == std::atoi(spec + colon + 1);
+}
+
+}  // namespace
+
 void write_file_atomically(const std::string& path, const std::string& bytes) {
   const std::string temp = path + ".tmp";
   const auto fail = [&](const char* step) {
@@ -131,14 +166,15 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   };
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("open");
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      fail("write");
-    }
-    done += static_cast<size_t>(n);
+  const size_t first_part = stop_mid_write_requested(path) ? bytes.size() / 2 : bytes.size();
+  bool written = write_all(fd, bytes.data(), first_part);
+  if (written && first_part < bytes.size()) {
+    ::raise(SIGSTOP);
+    written = write_all(fd, bytes.data() + first_part, bytes.size() - first_part);
+  }
+  if (!written) {
+    ::close(fd);
+    fail("write");
   }
   if (::fsync(fd) != 0) {
     ::close(fd);
@@ -155,7 +191,7 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 }
 
 void write_tensor_file(const std::string& path, const TensorFile& file) {
-  write_file_atomically(path, encode(file));
+  write_file_atomically(path, encode(file.meta, file.tensors));
 }
 
 TensorFile read_tensor_file(const std::string& path) {
@@ -221,12 +257,16 @@ std::vector<std::pair<std::string, Tensor>> checkpoint_entries(const nn::Module&
 
 void save_checkpoint(const std::string& path, const nn::Module& model,
                      const optim::Optimizer* optimizer, const nlohmann::json& meta) {
-  write_tensor_file(path, {meta, checkpoint_entries(model, optimizer)});
+  write_file_atomically(path, encode(meta, checkpoint_entries(model, optimizer)));
 }
 
 nlohmann::json load_checkpoint(const std::string& path, nn::Module& model,
                                optim::Optimizer* optimizer) {
-  TensorFile file = read_tensor_file(path);
+  return load_checkpoint(read_tensor_file(path), path, model, optimizer);
+}
+
+nlohmann::json load_checkpoint(const TensorFile& file, const std::string& path, nn::Module& model,
+                               optim::Optimizer* optimizer) {
   std::map<std::string, Tensor> stored(file.tensors.begin(), file.tensors.end());
   auto targets = checkpoint_entries(model, optimizer);
   // Check everything first: a file that does not fit changes nothing.

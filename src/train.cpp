@@ -2,6 +2,7 @@
 #include "actlab/train.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <cmath>
@@ -38,6 +39,7 @@ class ResidualFFN : public nn::Module {
     nn::init::Scheme hidden_scheme = config.init;
     if (hidden_scheme.nonlinearity.empty())
       hidden_scheme.nonlinearity = gated ? nn::gate_activation_for(act) : act;
+    register_generator("dropout_generator", &dropout_gen_);
     register_module("in", &in_);
     nn::init::apply(in_, linear_scheme, gen);
     for (int64_t b = 0; b < config.blocks; ++b) {
@@ -397,31 +399,80 @@ std::string Trainer::explain_non_finite(const Tensor& x, const Tensor& y, int64_
                      step, culprit);
 }
 
+bool Trainer::is_evaluation_step(int64_t step) const {
+  return step >= 1 && step <= total_steps() &&
+         (step % config_.train.eval_every == 0 || step == total_steps());
+}
+
+std::vector<std::pair<std::string, Generator::State>> Trainer::generator_states() {
+  std::vector<std::pair<std::string, Generator::State>> states;
+  for (auto& [name, gen] : model_.net->named_generators()) states.emplace_back(name, gen->state());
+  return states;
+}
+
+void Trainer::restore_generators(
+    const std::vector<std::pair<std::string, Generator::State>>& states) {
+  auto gens = model_.net->named_generators();
+  const auto names = [](const auto& list) {
+    std::vector<std::string> out;
+    for (const auto& entry : list) out.push_back(entry.first);
+    return fmt::format("[{}]", fmt::join(out, ", "));
+  };
+  bool same = gens.size() == states.size();
+  for (size_t i = 0; same && i < gens.size(); ++i) same = gens[i].first == states[i].first;
+  if (!same)
+    throw Error(fmt::format("resume: the saved generators {} are not the model's {}",
+                            names(states), names(gens)));
+  for (size_t i = 0; i < gens.size(); ++i) gens[i].second->set_state(states[i].second);
+}
+
 TrainResult Trainer::run(const TrainCallbacks& callbacks) {
+  TrainProgress start;
+  Generator batch_gen(config_.train.seed, 1);
+  start.batch_generator = batch_gen.state();
+  start.batches = data::BatchIterator(dataset_.x_train, dataset_.y_train,
+                                      config_.train.batch_size, batch_gen)
+                      .state();
+  start.model_generators = generator_states();
+  return resume(start, callbacks);
+}
+
+TrainResult Trainer::resume(const TrainProgress& from, const TrainCallbacks& callbacks) {
+  const int64_t total = total_steps();
+  if (from.step < 0 || from.step > total)
+    throw Error(fmt::format("resume: step {} is outside the run's [0, {}]", from.step, total));
+  Generator batch_gen;
+  batch_gen.set_state(from.batch_generator);
+  data::BatchIterator batches(dataset_.x_train, dataset_.y_train, config_.train.batch_size,
+                              batch_gen);
+  batches.set_state(from.batches);
+  restore_generators(from.model_generators);
+  progress_ = from;
+
   TrainResult result;
   result.parameter_count = nn::count_parameters(*model_.net);
   const auto start = std::chrono::steady_clock::now();
-  Generator batch_gen(config_.train.seed, 1);
-  data::BatchIterator batches(dataset_.x_train, dataset_.y_train, config_.train.batch_size,
-                              batch_gen);
-  const int64_t total = total_steps();
   double loss_sum = 0;
   int64_t loss_count = 0;
   auto window_start = std::chrono::steady_clock::now();
   model_.net->train();
-  const auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto finish = [&](int64_t steps) {
+    result.history = progress_.history;
+    result.steps_to_target = progress_.steps_to_target;
+    result.steps = steps;
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
   };
   // Ends a run whose loss, gradients or parameters went non-finite at `step`.
   const auto diverged = [&](const data::Batch& batch, int64_t step) {
     result.diverged = true;
     result.failure = explain_non_finite(batch.x, batch.y, step);
-    result.steps = step;
-    result.seconds = elapsed();
-    return result;
+    return finish(step);
   };
+  if (from.finished) return finish(from.step);
 
-  for (int64_t step = 1, epoch = 1; step <= total; ++epoch) {
+  for (int64_t step = from.step + 1, epoch = from.epoch; step <= total; ++epoch) {
     while (auto batch = batches.next()) {
       const float lr = lr_at(step - 1);
       optimizer_->set_lr(lr);
@@ -442,8 +493,7 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
       ++loss_count;
       if (callbacks.on_step) callbacks.on_step(step, total, value);
 
-      const bool last = step == total;
-      if (step % config_.train.eval_every == 0 || last) {
+      if (is_evaluation_step(step)) {
         const auto eval_start = std::chrono::steady_clock::now();
         const double window =
             std::chrono::duration<double>(eval_start - window_start).count();
@@ -461,26 +511,30 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         if (config_.diagnostics.activation_stats) rec.layers = activation_stats(dataset_.x_test);
         loss_sum = 0;
         loss_count = 0;
-        result.history.push_back(rec);
-        if (callbacks.on_eval) callbacks.on_eval(rec);
-        if (callbacks.on_good_state) callbacks.on_good_state(step);
         const auto& target = config_.train.target;
         const bool reached =
             target && (rec.test_accuracy ? *rec.test_accuracy >= *target : rec.test_loss <= *target);
-        window_start = std::chrono::steady_clock::now();
-        if (reached && !result.steps_to_target) result.steps_to_target = step;
-        if (reached && config_.train.stop_at_target) {
-          result.steps = step;
-          result.seconds = elapsed();
-          return result;
+        progress_.history.push_back(std::move(rec));
+        if (callbacks.on_eval) callbacks.on_eval(progress_.history.back());
+        if (reached && !progress_.steps_to_target) progress_.steps_to_target = step;
+        progress_.step = step;
+        progress_.epoch = epoch;
+        progress_.batch_generator = batch_gen.state();
+        progress_.batches = batches.state();
+        progress_.model_generators = generator_states();
+        progress_.finished = step == total || (reached && config_.train.stop_at_target);
+        if (callbacks.on_good_state) callbacks.on_good_state(step);
+        if (progress_.finished) return finish(step);
+        if (callbacks.should_stop && callbacks.should_stop(step)) {
+          result.stopped = true;
+          return finish(step);
         }
+        window_start = std::chrono::steady_clock::now();
       }
       if (++step > total) break;
     }
   }
-  result.steps = total;
-  result.seconds = elapsed();
-  return result;
+  return finish(total);
 }
 
 }  // namespace actlab

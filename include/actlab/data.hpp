@@ -68,6 +68,18 @@ class BatchIterator {
   std::optional<Batch> next();
   int64_t batches_per_epoch() const;
 
+  // Where the iterator stands: the current epoch's permutation of the rows and how many of them
+  // it has handed out. Restored together with the generator's state, it continues the same
+  // sequence of batches.
+  struct State {
+    std::vector<int64_t> order;
+    int64_t cursor = 0;
+    bool in_epoch = false;
+  };
+  State state() const { return {order_, cursor_, in_epoch_}; }
+  // Throws Error unless `order` is a permutation of the rows and `cursor` lies within it.
+  void set_state(State state);
+
  private:
   Tensor x_, y_;
   int64_t batch_size_;

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actlab/config.hpp"
+#include "actlab/run.hpp"  // RunDirError
 #include "actlab/train.hpp"
 
 namespace actlab {
@@ -136,12 +137,6 @@ Diagnosis diagnose_model(Trainer& trainer, int64_t steps);
 // evaluation with a finite loss, or the initial state), with a finding that names the step.
 inline constexpr int64_t kDefaultDiagnoseSteps = 300;
 Diagnosis diagnose_config(const Config& config, int64_t steps = kDefaultDiagnoseSteps);
-
-// A run directory that lacks a file diagnose_run needs (or is not a directory).
-class RunDirError : public Error {
- public:
-  using Error::Error;
-};
 
 // Loads a run directory's config.json and checkpoint.bin (as `actlab train` writes them) into a
 // fresh trainer and diagnoses that state. Throws RunDirError naming a missing file, FieldError

@@ -42,8 +42,17 @@ void save_checkpoint(const std::string& path, const nn::Module& model,
 // anything is copied, so a mismatched or damaged file leaves them untouched. Returns the meta.
 nlohmann::json load_checkpoint(const std::string& path, nn::Module& model,
                                optim::Optimizer* optimizer = nullptr);
+// The same from a file already read (read_tensor_file(path)), e.g. after checking its meta.
+nlohmann::json load_checkpoint(const TensorFile& file, const std::string& path, nn::Module& model,
+                               optim::Optimizer* optimizer = nullptr);
 
-// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync the folder.
+// Writes `bytes` to `path` atomically: a temp file beside it (path + ".tmp"), fsync, rename,
+// fsync the folder.
+//
+// A test hook, for tests that kill a process mid-write at a known point instead of racing it:
+// with ACTLAB_TEST_STOP_MID_WRITE=NAME:K in the environment, the K-th write in this process of a
+// file named NAME (e.g. "checkpoint.bin:2") stops the process (SIGSTOP) after writing half of the
+// temp file; SIGCONT lets the write finish. Unset, it is never looked at again after one getenv.
 void write_file_atomically(const std::string& path, const std::string& bytes);
 
 }  // namespace actlab

@@ -75,6 +75,7 @@ struct TrainResult {
   int64_t steps = 0;
   std::optional<int64_t> steps_to_target;
   bool diverged = false;
+  bool stopped = false;  // ended early by TrainCallbacks::should_stop; Trainer::resume continues it
   std::string failure;  // for a diverged run: the step and the op that produced NaN/Inf
   int64_t parameter_count = 0;
   double seconds = 0;
@@ -83,8 +84,27 @@ struct TrainResult {
 struct TrainCallbacks {
   std::function<void(int64_t step, int64_t total_steps, double loss)> on_step;
   std::function<void(const EvalRecord&)> on_eval;
-  // Called after each evaluation of a run that is still finite (e.g. to save a checkpoint).
+  // Called after each evaluation of a run that is still finite (e.g. to save a checkpoint);
+  // Trainer::progress() then holds what resuming from here needs.
   std::function<void(int64_t step)> on_good_state;
+  // Asked after on_good_state; true ends the run there (TrainResult::stopped), resumable from
+  // that state. Runs are stopped only at evaluations, so only their states can be saved.
+  std::function<bool(int64_t step)> should_stop;
+};
+
+// Where a run stands after one of its evaluations. With the model's parameters and the
+// optimiser's state (step counts included), it is all Trainer::resume needs to continue the
+// run bit for bit as if it had never stopped (same thread count; timings aside).
+struct TrainProgress {
+  int64_t step = 0;   // steps taken
+  int64_t epoch = 1;  // the epoch of the last step taken (1 before the first)
+  Generator::State batch_generator;  // draws each epoch's permutation
+  data::BatchIterator::State batches;
+  // The model's generators (dropout masks), by their names in Module::named_generators().
+  std::vector<std::pair<std::string, Generator::State>> model_generators;
+  std::vector<EvalRecord> history;
+  std::optional<int64_t> steps_to_target;
+  bool finished = false;  // the run ended here: its last step, or its target reached and stopping
 };
 
 class Trainer {
@@ -94,7 +114,18 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  // Trains from the current state of the model with fresh batches: a whole run.
   TrainResult run(const TrainCallbacks& callbacks = {});
+  // Continues a run from `from`, which the model's parameters and the optimiser's state must
+  // belong to (load_checkpoint them from the file saved with it). The result covers the whole
+  // run: from's evaluations, then the new ones. From a finished run, returns at once.
+  TrainResult resume(const TrainProgress& from, const TrainCallbacks& callbacks = {});
+  // Where the run stood at its latest evaluation (or where resume started); a checkpoint saved
+  // in on_good_state holds the state this describes.
+  const TrainProgress& progress() const { return progress_; }
+  // Whether a run evaluates (and so can be saved and stopped) after `step`: every eval_every
+  // steps and after the last.
+  bool is_evaluation_step(int64_t step) const;
 
   const Config& config() const { return config_; }
   const data::Dataset& dataset() const { return dataset_; }
@@ -120,12 +151,15 @@ class Trainer {
   std::vector<GradNorm> grad_norms() const;
   bool parameters_finite() const;
   std::string explain_non_finite(const Tensor& x, const Tensor& y, int64_t step);
+  std::vector<std::pair<std::string, Generator::State>> generator_states();
+  void restore_generators(const std::vector<std::pair<std::string, Generator::State>>& states);
 
   Config config_;
   data::Dataset dataset_;
   Generator gen_;
   Model model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
+  TrainProgress progress_;
 };
 
 }  // namespace actlab

@@ -1,11 +1,13 @@
 // `actlab train CONFIG`: checks the config, trains with a progress bar on a terminal, writes the
-// run directory and prints the final metrics (as JSON with --json).
+// run directory and prints the final metrics (as JSON with --json). `--stop-after N` stops at
+// the evaluation of step N; `--resume RUN_DIR` continues a run from its checkpoint.
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "actlab/config.hpp"
 #include "actlab/run.hpp"
@@ -21,8 +23,9 @@ class ProgressBar {
     const auto now = std::chrono::steady_clock::now();
     if (step != total && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
+    if (first_step_ == 0) first_step_ = step;  // a resumed run starts past step 1
     const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double rate = elapsed > 0 ? static_cast<double>(step) / elapsed : 0;
+    const double rate = elapsed > 0 ? static_cast<double>(step - first_step_ + 1) / elapsed : 0;
     const double eta = rate > 0 ? static_cast<double>(total - step) / rate : 0;
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(kWidth * step / std::max<int64_t>(total, 1));
@@ -36,6 +39,7 @@ class ProgressBar {
  private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_draw_{};
+  int64_t first_step_ = 0;
 };
 
 std::string percent(const std::optional<double>& v) {
@@ -59,51 +63,117 @@ class Train final : public Command {
  public:
   CLI::App* add(CLI::App& app) override {
     CLI::App* train = app.add_subcommand("train", "train a model from a JSON config");
-    train->add_option("config", config_path_, "the config file (see configs/schema.json)")
-        ->required();
+    train->add_option("config", config_path_, "the config file (see configs/schema.json)");
     train->add_option("--out", out_, "the run directory (default runs/<config>-<time>)");
     train->add_option("--set", sets_,
                       "override a field by its dotted path, e.g. --set model.activation=gelu")
         ->expected(1)
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    train->add_option("--resume", resume_dir_,
+                      "continue the run in RUN_DIR from its checkpoint (its config.json is the "
+                      "config)")
+        ->type_name("RUN_DIR");
+    train->add_option("--stop-after", stop_after_,
+                      "stop after the evaluation at step N, saved so --resume continues it")
+        ->type_name("N");
     train->add_flag("--json", json_, "print the final metrics as one JSON document");
     return train;
   }
 
   int run() override {
-    const Config config = load_config(config_path_, sets_);
-    const std::string dir = out_.empty() ? default_run_dir(config_path_) : out_;
-    const bool show_progress = !json_ && ::isatty(STDERR_FILENO);
-    ProgressBar bar;
-    TrainCallbacks callbacks;
-    std::string accuracy;
-    if (show_progress) {
-      callbacks.on_step = [&](int64_t step, int64_t total, double loss) {
-        bar.update(step, total, loss, accuracy);
-      };
-      callbacks.on_eval = [&](const EvalRecord& r) {
-        accuracy = r.test_accuracy ? fmt::format(" test acc {:.1f}%", 100 * *r.test_accuracy) : "";
-      };
+    check_arguments();
+    if (!resume_dir_.empty()) return resume();
+    Trainer trainer(load_config(config_path_, sets_));
+    check_stop_after(trainer, 0);
+    return finish(train_run(trainer, out_.empty() ? default_run_dir(config_path_) : out_,
+                            callbacks()));
+  }
+
+ private:
+  void check_arguments() const {
+    if (resume_dir_.empty() && config_path_.empty())
+      throw UsageError("train: expected a CONFIG file, or --resume RUN_DIR");
+    if (resume_dir_.empty()) return;
+    if (!config_path_.empty())
+      throw UsageError(fmt::format("--resume: a resumed run keeps the config in {}/config.json; "
+                                   "drop the CONFIG argument ({})",
+                                   resume_dir_, config_path_));
+    if (!sets_.empty()) throw UsageError("--set: a resumed run's config cannot change");
+    if (!out_.empty()) throw UsageError("--out: a resumed run stays in its RUN_DIR");
+  }
+
+  // A stop must come after `done` steps, at an evaluation, where the run saves its state.
+  void check_stop_after(const Trainer& trainer, int64_t done) const {
+    if (!stop_after_) return;
+    const int64_t total = trainer.total_steps();
+    if (!trainer.is_evaluation_step(*stop_after_))
+      throw UsageError(fmt::format("--stop-after: expected an evaluation step in [1, {}] (a "
+                                   "multiple of train.eval_every = {}, or the last, {}), found {}",
+                                   total, trainer.config().train.eval_every, total,
+                                   *stop_after_));
+    if (*stop_after_ <= done)
+      throw UsageError(fmt::format("--stop-after: the run is already at step {}, found {}", done,
+                                   *stop_after_));
+  }
+
+  int resume() {
+    SavedRun saved;
+    try {
+      saved = open_run(resume_dir_);
+    } catch (const FieldError&) {
+      throw;  // a bad config.json: reported with its JSON path
+    } catch (const Error& e) {
+      throw UsageError(fmt::format("--resume: {}", e.what()));
     }
-    const RunSummary summary = train_run(config, dir, callbacks);
+    if (saved.progress.finished) {
+      fmt::print(stderr, "actlab train: the run in {} already finished at step {}; nothing to "
+                 "resume\n", resume_dir_, saved.progress.step);
+      return finish(resume_run(saved));
+    }
+    check_stop_after(*saved.trainer, saved.progress.step);
+    return finish(resume_run(saved, callbacks()));
+  }
+
+  TrainCallbacks callbacks() {
+    TrainCallbacks callbacks;
+    if (stop_after_) callbacks.should_stop = [n = *stop_after_](int64_t step) { return step == n; };
+    if (json_ || !::isatty(STDERR_FILENO)) return callbacks;
+    callbacks.on_step = [this](int64_t step, int64_t total, double loss) {
+      bar_.update(step, total, loss, accuracy_);
+    };
+    callbacks.on_eval = [this](const EvalRecord& r) {
+      accuracy_ = r.test_accuracy ? fmt::format(" test acc {:.1f}%", 100 * *r.test_accuracy) : "";
+    };
+    return callbacks;
+  }
+
+  // Prints the outcome; returns the exit status.
+  int finish(const RunSummary& summary) const {
     if (json_)
       fmt::print("{}\n", summary.metrics.dump(2));
     else
       print_summary(summary);
+    if (summary.result.stopped && !json_)
+      fmt::print("stopped after step {}; continue with: actlab train --resume {}\n",
+                 summary.result.steps, summary.dir);
     if (!summary.result.diverged) return kDone;
-    const bool saved = std::filesystem::exists(std::filesystem::path(dir) / "checkpoint.bin");
+    const bool saved =
+        std::filesystem::exists(std::filesystem::path(summary.dir) / "checkpoint.bin");
     fmt::print(stderr, "actlab train: {}; {}\n", summary.result.failure,
-               saved ? "the last good checkpoint is kept in " + dir
+               saved ? "the last good checkpoint is kept in " + summary.dir
                      : "no evaluation finished before it, so no checkpoint was saved");
     return kRunFailed;
   }
 
- private:
   std::string config_path_;
   std::string out_;
   std::vector<std::string> sets_;
+  std::string resume_dir_;
+  std::optional<int64_t> stop_after_;
   bool json_ = false;
+  ProgressBar bar_;
+  std::string accuracy_;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Train>(); });

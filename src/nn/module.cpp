@@ -47,6 +47,17 @@ std::vector<Tensor> Module::parameters() const {
   return out;
 }
 
+void Module::register_generator(std::string name, Generator* gen) {
+  generators_.emplace_back(std::move(name), gen);
+}
+
+std::vector<std::pair<std::string, Generator*>> Module::named_generators() {
+  std::vector<std::pair<std::string, Generator*>> out = generators_;
+  for (const auto& [prefix, child] : children_)
+    for (auto& [name, gen] : child->named_generators()) out.emplace_back(prefix + "." + name, gen);
+  return out;
+}
+
 std::vector<std::pair<std::string, Module*>> Module::named_modules() {
   std::vector<std::pair<std::string, Module*>> out{{"", this}};
   for (const auto& [prefix, child] : children_)

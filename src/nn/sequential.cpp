@@ -25,6 +25,7 @@ std::string Sequential::describe_as(const char* type_name) const {
 Dropout::Dropout(float p, Generator& gen) : p_(p), gen_(gen.next_u32()) {
   if (!(p >= 0.f && p < 1.f))
     throw Error(fmt::format("Dropout: probability must be in [0, 1), got {}", p));
+  register_generator("generator", &gen_);
 }
 
 Tensor Dropout::forward(const Tensor& x) { return dropout(x, p_, is_training(), gen_); }

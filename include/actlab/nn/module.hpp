@@ -37,6 +37,9 @@ class Module {
 
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   std::vector<Tensor> parameters() const;
+  // The random generators of this module and every module below it ("1.generator" for a
+  // Sequential's Dropout), so a checkpoint can save and restore where each one stands.
+  std::vector<std::pair<std::string, Generator*>> named_generators();
   std::vector<std::pair<std::string, Module*>> named_children() const { return children_; }
   // This module and every module below it, depth first, with dotted names ("" for this one).
   std::vector<std::pair<std::string, Module*>> named_modules();
@@ -56,10 +59,14 @@ class Module {
   void register_parameter(std::string name, Tensor* parameter);
   // Registers a sub-module member under `name`.
   void register_module(std::string name, Module* child);
+  // Registers a generator member that forward draws from (dropout's masks), under `name`: a
+  // resumed run then continues its sequence instead of restarting it.
+  void register_generator(std::string name, Generator* gen);
 
  private:
   std::vector<std::pair<std::string, Tensor*>> parameters_;
   std::vector<std::pair<std::string, Module*>> children_;
+  std::vector<std::pair<std::string, Generator*>> generators_;
   std::vector<std::pair<int, ForwardHook>> hooks_;
   int next_hook_id_ = 0;
   bool training_ = true;
