@@ -430,21 +430,20 @@ SavedRun open_run(const std::string& dir) {
   Config config = load_config(file_in(dir, kConfigFile));
   const TensorFile file = read_tensor_file(checkpoint);
   if (!file.meta.contains("progress"))
-    throw Error(fmt::format("checkpoint {}: holds no training progress (an older actlab saved "
-                            "it), so the run cannot be resumed",
-                            checkpoint));
+    throw CheckpointError(checkpoint, "holds no training progress (an older actlab saved it), "
+                                      "so the run cannot be resumed");
   const nlohmann::json saved_config = file.meta.value("config", nlohmann::json());
   if (saved_config != config.resolved)
-    throw Error(fmt::format("checkpoint {}: saved with a different config than {}: {}; put "
-                            "the config back to resume",
-                            checkpoint, kConfigFile,
-                            first_difference(saved_config, config.resolved)));
+    throw CheckpointError(checkpoint, fmt::format("saved with a different config than {}: {}; "
+                                                  "put the config back to resume",
+                                                  kConfigFile,
+                                                  first_difference(saved_config, config.resolved)));
   SavedRun run{dir, std::make_unique<Trainer>(std::move(config)), {}};
   load_checkpoint(file, checkpoint, run.trainer->model(), &run.trainer->optimizer());
   try {
     run.progress = progress_from_json(file.meta.at("progress"));
   } catch (const std::exception& e) {
-    throw Error(fmt::format("checkpoint {}: bad training progress: {}", checkpoint, e.what()));
+    throw CheckpointError(checkpoint, fmt::format("bad training progress: {}", e.what()));
   }
   return run;
 }

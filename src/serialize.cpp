@@ -81,7 +81,7 @@ class Reader {
   }
   const char* take(size_t n, const char* what) {
     if (n > end_ - pos_)
-      throw Error(fmt::format("checkpoint {}: {} runs past the end of the data", path_, what));
+      throw CheckpointError(path_, fmt::format("{} runs past the end of the data", what));
     const char* p = bytes_.data() + pos_;
     pos_ += n;
     return p;
@@ -98,7 +98,7 @@ class Reader {
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("checkpoint {}: cannot open: {}", path, std::strerror(errno)));
+  if (!in) throw CheckpointError(path, fmt::format("cannot open: {}", std::strerror(errno)));
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
@@ -107,15 +107,15 @@ std::string read_all(const std::string& path) {
 Tensor decode_tensor(Reader& r, const std::string& path, const std::string& name) {
   const auto ndim = r.get<uint32_t>("a tensor's rank");
   if (ndim > static_cast<uint32_t>(Shape::kMaxDims))
-    throw Error(fmt::format("checkpoint {}: tensor '{}' has {} dimensions (at most {})", path,
-                            name, ndim, Shape::kMaxDims));
+    throw CheckpointError(path, fmt::format("tensor '{}' has {} dimensions (at most {})", name,
+                                            ndim, Shape::kMaxDims));
   Shape shape;
   int64_t numel = 1;
   for (uint32_t d = 0; d < ndim; ++d) {
     const auto dim = r.get<int64_t>("a tensor's shape");
     // Bounded by the file's size before multiplying, so no shape can overflow.
     if (dim < 0 || (dim > 0 && numel > r.remaining() / dim))
-      throw Error(fmt::format("checkpoint {}: tensor '{}' has an impossible shape", path, name));
+      throw CheckpointError(path, fmt::format("tensor '{}' has an impossible shape", name));
     numel *= dim;
     shape.push_back(dim);
   }
@@ -156,6 +156,9 @@ bool stop_mid_write_requested(const std::string& path) {
 }
 
 }  // namespace
+
+CheckpointError::CheckpointError(const std::string& path, const std::string& reason)
+    : InputError(fmt::format("checkpoint {}: {}", path, reason)) {}
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
   const std::string temp = path + ".tmp";
@@ -198,30 +201,28 @@ TensorFile read_tensor_file(const std::string& path) {
   const std::string bytes = read_all(path);
   constexpr size_t kSmallest = sizeof kMagic + 4 + 4 + 8 + 4 + 8;
   if (bytes.size() < kSmallest || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
-    throw Error(fmt::format("checkpoint {}: not an actlab checkpoint (no ACTLABCK header, or "
-                            "truncated to {} bytes)",
-                            path, bytes.size()));
+    throw CheckpointError(path, fmt::format("not an actlab checkpoint (no ACTLABCK header, or "
+                                            "truncated to {} bytes)",
+                                            bytes.size()));
   const size_t body = bytes.size() - sizeof(uint64_t);
   uint64_t stored;
   std::memcpy(&stored, bytes.data() + body, sizeof stored);
   if (stored != fnv1a(bytes.data(), body))
-    throw Error(fmt::format("checkpoint {}: checksum mismatch: the file is truncated or "
-                            "corrupted",
-                            path));
+    throw CheckpointError(path, "checksum mismatch: the file is truncated or corrupted");
   Reader r(path, bytes, body);
   r.take(sizeof kMagic, "the header");
   const auto version = r.get<uint32_t>("the version");
   if (version != kVersion)
-    throw Error(fmt::format("checkpoint {}: format version {} is not supported (this build "
-                            "reads version {})",
-                            path, version, kVersion));
+    throw CheckpointError(path, fmt::format("format version {} is not supported (this build "
+                                            "reads version {})",
+                                            version, kVersion));
   r.get<uint32_t>("the header");
   TensorFile file;
   try {
     const auto meta_size = r.get<uint64_t>("the metadata size");
     const std::string meta(r.take(meta_size, "the metadata"), meta_size);
     if (detail::json_nesting_depth(meta).depth > detail::kMaxJsonDepth)
-      throw Error(fmt::format("checkpoint {}: its metadata is nested too deeply", path));
+      throw CheckpointError(path, "its metadata is nested too deeply");
     file.meta = nlohmann::json::parse(meta);
     const auto count = r.get<uint32_t>("the tensor count");
     for (uint32_t i = 0; i < count; ++i) {
@@ -231,9 +232,9 @@ TensorFile read_tensor_file(const std::string& path) {
       file.tensors.emplace_back(std::move(name), std::move(t));
     }
   } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("checkpoint {}: bad metadata: {}", path, e.what()));
+    throw CheckpointError(path, fmt::format("bad metadata: {}", e.what()));
   }
-  if (!r.at_end()) throw Error(fmt::format("checkpoint {}: unexpected bytes after the data", path));
+  if (!r.at_end()) throw CheckpointError(path, "unexpected bytes after the data");
   return file;
 }
 
@@ -273,18 +274,17 @@ nlohmann::json load_checkpoint(const TensorFile& file, const std::string& path, 
   for (auto& [name, target] : targets) {
     auto it = stored.find(name);
     if (it == stored.end())
-      throw Error(fmt::format("checkpoint {}: '{}' is missing from the file", path, name));
+      throw CheckpointError(path, fmt::format("'{}' is missing from the file", name));
     if (it->second.shape() != target.shape())
-      throw Error(fmt::format("checkpoint {}: '{}' has shape {} in the file but {} in the model",
-                              path, name, it->second.shape().str(), target.shape().str()));
+      throw CheckpointError(path, fmt::format("'{}' has shape {} in the file but {} in the model", name,
+                                              it->second.shape().str(), target.shape().str()));
   }
   for (auto& [name, t] : stored) {
     const bool expected = std::any_of(targets.begin(), targets.end(),
                                       [&](const auto& e) { return e.first == name; });
     const bool optimizer_state = name.starts_with(kOptimizerPrefix);
     if (!expected && !(optimizer_state && optimizer == nullptr))
-      throw Error(fmt::format("checkpoint {}: '{}' in the file has no place in the model", path,
-                              name));
+      throw CheckpointError(path, fmt::format("'{}' in the file has no place in the model", name));
   }
   for (auto& [name, target] : targets) target.copy_(stored.at(name));
   return file.meta;

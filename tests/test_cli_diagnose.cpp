@@ -81,7 +81,7 @@ TEST_CASE("actlab diagnose reads a run directory written by actlab train", "[cli
   CHECK(d["source"] == dir.path.string());
 }
 
-TEST_CASE("actlab diagnose exits 2 for a bad config or a missing path, 1 when it fails", "[cli][diagnose][errors]") {
+TEST_CASE("actlab diagnose exits 2 for a bad config, a missing path or a damaged checkpoint", "[cli][diagnose][errors]") {
   const Result missing = actlab("diagnose /no/such/config.json");
   CHECK(missing.status == 2);
   CHECK(missing.err == "config error: cannot read config file /no/such/config.json: No such file or directory\n");
@@ -101,8 +101,10 @@ TEST_CASE("actlab diagnose exits 2 for a bad config or a missing path, 1 when it
               .status == 0);
   std::ofstream(dir.path / "checkpoint.bin") << "not a checkpoint";
   const Result damaged = actlab("diagnose " + dir.path.string());
-  CHECK(damaged.status == 1);
-  CHECK(contains(damaged.err, "checkpoint.bin"));
+  CHECK(damaged.status == 2);
+  CHECK(damaged.err == "actlab: checkpoint " + (dir.path / "checkpoint.bin").string() +
+                           ": not an actlab checkpoint (no ACTLABCK header, or truncated to 16 "
+                           "bytes)\n");
   CHECK(damaged.out.empty());
 
   std::ofstream(dir.path / "config.json") << R"({"task": "xor", "model": {"activation": "relu6"}})";

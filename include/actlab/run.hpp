@@ -39,9 +39,9 @@ RunSummary train_run(Trainer& trainer, const std::string& dir,
                      const TrainCallbacks& callbacks = {});
 
 // A run directory that is not a directory, or lacks a file.
-class RunDirError : public Error {
+class RunDirError : public InputError {
  public:
-  using Error::Error;
+  using InputError::InputError;
 };
 
 // Throws RunDirError unless `dir` is a directory holding config.json and checkpoint.bin, as

@@ -22,6 +22,13 @@ namespace optim {
 class Optimizer;
 }
 
+// A checkpoint that cannot be opened, is damaged, or does not fit the model or config it is
+// loaded into; what() reads "checkpoint PATH: why".
+class CheckpointError : public InputError {
+ public:
+  CheckpointError(const std::string& path, const std::string& reason);
+};
+
 struct TensorFile {
   nlohmann::json meta;
   std::vector<std::pair<std::string, Tensor>> tensors;
@@ -29,8 +36,8 @@ struct TensorFile {
 
 // The raw file: any named tensors and metadata.
 void write_tensor_file(const std::string& path, const TensorFile& file);
-// Reads and verifies (magic, version, checksum, bounds) a whole file; throws Error naming the
-// path and what is wrong.
+// Reads and verifies (magic, version, checksum, bounds) a whole file; throws CheckpointError
+// naming the path and what is wrong.
 TensorFile read_tensor_file(const std::string& path);
 
 // Saves the model's parameters as "model.<name>" and, if given, the optimiser's state as

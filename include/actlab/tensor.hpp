@@ -19,6 +19,13 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A file the user named that is missing or does not hold what it should (a run directory, a
+// damaged or mismatched checkpoint): bad input, which the command line reports with exit 2.
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A tensor's dimensions, held inline so that making a shape never touches the heap.
 class Shape {
  public:

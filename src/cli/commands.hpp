@@ -37,7 +37,7 @@ class Command {
   // Adds the subcommand and its options (bound to members) to the app.
   virtual CLI::App* add(CLI::App& app) = 0;
   // Runs after a successful parse; returns the exit status. Errors propagate as exceptions:
-  // FieldError -> 2 with a config error line, UsageError -> 2, others -> 1.
+  // FieldError -> 2 with a config error line, UsageError and InputError -> 2, others -> 1.
   virtual int run() = 0;
 };
 

@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     fmt::print(stderr, "actlab: {}\n", e.what());
     return kUsageError;
+  } catch (const actlab::InputError& e) {
+    fmt::print(stderr, "actlab: {}\n", e.what());
+    return kUsageError;
   } catch (const std::exception& e) {
     fmt::print(stderr, "actlab: {}\n", e.what());
     return kRunFailed;
