@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "actlab/anomaly.hpp"
 #include "actlab/autograd.hpp"
 #include "actlab/loss.hpp"
 #include "actlab/nn/activation.hpp"
@@ -132,11 +133,9 @@ class EvalMode {
   bool was_training_;
 };
 
-bool all_finite(const Tensor& t) {
-  const float* v = t.data();
-  for (int64_t k = 0, n = t.numel(); k < n; ++k)
-    if (!std::isfinite(v[k])) return false;
-  return true;
+// The failure of a run that diverged at `step`, with what is known of why.
+std::string diverged_at(int64_t step, const std::string& why) {
+  return fmt::format("step {}: the run diverged to NaN/Inf; {}", step, why);
 }
 
 // Per-column statistics of activations [N, units] (a 1-D tensor counts as one unit).
@@ -392,9 +391,7 @@ std::string Trainer::explain_non_finite(const Tensor& x, const Tensor& y, int64_
       }
   }
   if (culprit.empty()) culprit = "a gradient (the forward pass was finite)";
-  return fmt::format("step {}: the run diverged to NaN/Inf; the first non-finite value came "
-                     "from {}",
-                     step, culprit);
+  return diverged_at(step, "the first non-finite value came from " + culprit);
 }
 
 TrainResult Trainer::run(const TrainCallbacks& callbacks) {
@@ -412,71 +409,82 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
   const auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  // Ends a run whose loss, gradients or parameters went non-finite at `step`.
-  const auto diverged = [&](const data::Batch& batch, int64_t step) {
+  // Ends a run that went non-finite at `step`, as `failure` says.
+  const auto stop_diverged = [&](std::string failure, int64_t step) {
     result.diverged = true;
-    result.failure = explain_non_finite(batch.x, batch.y, step);
+    result.failure = std::move(failure);
     result.steps = step;
     result.seconds = elapsed();
     return result;
   };
+  // Ends a run whose loss, gradients or parameters went non-finite at `step`.
+  const auto diverged = [&](const data::Batch& batch, int64_t step) {
+    return stop_diverged(explain_non_finite(batch.x, batch.y, step), step);
+  };
 
-  for (int64_t step = 1, epoch = 1; step <= total; ++epoch) {
-    while (auto batch = batches.next()) {
-      const float lr = lr_at(step - 1);
-      optimizer_->set_lr(lr);
-      optimizer_->zero_grad();
-      Tensor l = loss((*model_.net)(batch->x), batch->y);
-      const double value = to_double(l);
-      bool finite = std::isfinite(value);
-      if (finite) {
-        l.backward();
-        for (const Tensor& p : model_.net->parameters())
-          finite = finite && (!p.grad().defined() || all_finite(p.grad()));
-      }
-      if (!finite) return diverged(*batch, step);
-      if (config_.train.clip_grad_norm)
-        optim::clip_grad_norm(model_.net->parameters(), *config_.train.clip_grad_norm);
-      optimizer_->step();
-      loss_sum += value;
-      ++loss_count;
-      if (callbacks.on_step) callbacks.on_step(step, total, value);
-
-      const bool last = step == total;
-      if (step % config_.train.eval_every == 0 || last) {
-        const auto eval_start = std::chrono::steady_clock::now();
-        const double window =
-            std::chrono::duration<double>(eval_start - window_start).count();
-        EvalRecord rec;
-        rec.step = step;
-        rec.epoch = epoch;
-        rec.lr = lr;
-        rec.train_loss = loss_sum / static_cast<double>(loss_count);
-        rec.steps_per_second = window > 0 ? static_cast<double>(loss_count) / window : 0;
-        std::tie(rec.test_loss, rec.test_accuracy) = evaluate(dataset_.x_test, dataset_.y_test);
-        // The last update may have broken the model even though its step's loss was finite.
-        if (!std::isfinite(rec.test_loss) || !parameters_finite()) return diverged(*batch, step);
-        rec.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
-        if (config_.diagnostics.grad_norms) rec.grad_norms = grad_norms();
-        if (config_.diagnostics.activation_stats) rec.layers = activation_stats(dataset_.x_test);
-        loss_sum = 0;
-        loss_count = 0;
-        result.history.push_back(rec);
-        if (callbacks.on_eval) callbacks.on_eval(rec);
-        if (callbacks.on_good_state) callbacks.on_good_state(step);
-        const auto& target = config_.train.target;
-        const bool reached =
-            target && (rec.test_accuracy ? *rec.test_accuracy >= *target : rec.test_loss <= *target);
-        window_start = std::chrono::steady_clock::now();
-        if (reached && !result.steps_to_target) result.steps_to_target = step;
-        if (reached && config_.train.stop_at_target) {
-          result.steps = step;
-          result.seconds = elapsed();
-          return result;
+  std::optional<AnomalyModeGuard> anomaly_mode;
+  if (config_.train.detect_anomaly) anomaly_mode.emplace();
+  int64_t step = 1;
+  try {
+    for (int64_t epoch = 1; step <= total; ++epoch) {
+      while (auto batch = batches.next()) {
+        const float lr = lr_at(step - 1);
+        optimizer_->set_lr(lr);
+        optimizer_->zero_grad();
+        Tensor l = loss((*model_.net)(batch->x), batch->y);
+        const double value = to_double(l);
+        bool finite = std::isfinite(value);
+        if (finite) {
+          l.backward();
+          for (const Tensor& p : model_.net->parameters())
+            finite = finite && (!p.grad().defined() || all_finite(p.grad()));
         }
+        if (!finite) return diverged(*batch, step);
+        if (config_.train.clip_grad_norm)
+          optim::clip_grad_norm(model_.net->parameters(), *config_.train.clip_grad_norm);
+        optimizer_->step();
+        loss_sum += value;
+        ++loss_count;
+        if (callbacks.on_step) callbacks.on_step(step, total, value);
+
+        const bool last = step == total;
+        if (step % config_.train.eval_every == 0 || last) {
+          const auto eval_start = std::chrono::steady_clock::now();
+          const double window =
+              std::chrono::duration<double>(eval_start - window_start).count();
+          EvalRecord rec;
+          rec.step = step;
+          rec.epoch = epoch;
+          rec.lr = lr;
+          rec.train_loss = loss_sum / static_cast<double>(loss_count);
+          rec.steps_per_second = window > 0 ? static_cast<double>(loss_count) / window : 0;
+          std::tie(rec.test_loss, rec.test_accuracy) = evaluate(dataset_.x_test, dataset_.y_test);
+          // The last update may have broken the model even though its step's loss was finite.
+          if (!std::isfinite(rec.test_loss) || !parameters_finite()) return diverged(*batch, step);
+          rec.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
+          if (config_.diagnostics.grad_norms) rec.grad_norms = grad_norms();
+          if (config_.diagnostics.activation_stats) rec.layers = activation_stats(dataset_.x_test);
+          loss_sum = 0;
+          loss_count = 0;
+          result.history.push_back(rec);
+          if (callbacks.on_eval) callbacks.on_eval(rec);
+          if (callbacks.on_good_state) callbacks.on_good_state(step);
+          const auto& target = config_.train.target;
+          const bool reached = target && (rec.test_accuracy ? *rec.test_accuracy >= *target
+                                                            : rec.test_loss <= *target);
+          window_start = std::chrono::steady_clock::now();
+          if (reached && !result.steps_to_target) result.steps_to_target = step;
+          if (reached && config_.train.stop_at_target) {
+            result.steps = step;
+            result.seconds = elapsed();
+            return result;
+          }
+        }
+        if (++step > total) break;
       }
-      if (++step > total) break;
     }
+  } catch (const AnomalyError& e) {
+    return stop_diverged(diverged_at(step, e.what()), step);
   }
   result.steps = total;
   result.seconds = elapsed();

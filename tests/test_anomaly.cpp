@@ -1,13 +1,16 @@
 // Anomaly detection: the op, pass and module named for a NaN/Inf born in forward or backward,
-// nothing changed while it is off, the guard's scope and thread locality.
+// nothing changed while it is off, the guard's scope, thread locality, and the trainer and
+// `actlab train --detect-anomaly` on a config built to diverge.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <thread>
 
 #include "actlab/actlab.hpp"
+#include "cli_runner.hpp"
 
 using namespace actlab;
 
@@ -243,4 +246,75 @@ TEST_CASE("anomaly mode is per thread", "[anomaly][threads]") {
   CHECK(other_message == "anomaly: op \"log\" (forward) produced NaN");
   CHECK_FALSE(is_anomaly_enabled());
   CHECK(message_of([&] { log(negative); }).empty());
+}
+
+// ---- the trainer and the command line ------------------------------------------------------
+
+namespace {
+
+const std::string kDiverges = std::string(ACTLAB_CONFIG_DIR) + "/diagnose_lr_too_high.json";
+
+// What the config built to diverge gets without and with anomaly detection: the plain check
+// names the module after the fact, anomaly detection the op inside it, at the same step.
+const std::string kPlainFailure =
+    "step 13: the run diverged to NaN/Inf; the first non-finite value came from 2 "
+    "(Linear(in=32, out=32, bias=true))";
+const std::string kAnomalyFailure =
+    "step 13: the run diverged to NaN/Inf; anomaly: op \"linear\" (forward) in module 2 "
+    "(Linear(in=32, out=32, bias=true)) produced Inf";
+
+}  // namespace
+
+TEST_CASE("train.detect_anomaly names the op, module and step of a divergence", "[anomaly][train]") {
+  const TrainResult plain = Trainer(load_config(kDiverges)).run();
+  REQUIRE(plain.diverged);
+  CHECK(plain.failure == kPlainFailure);
+  const TrainResult checked =
+      Trainer(load_config(kDiverges, {"train.detect_anomaly=true"})).run();
+  REQUIRE(checked.diverged);
+  CHECK(checked.failure == kAnomalyFailure);
+  CHECK(checked.steps == plain.steps);
+  REQUIRE(checked.history.size() == plain.history.size());
+  CHECK(checked.history.back().test_loss == plain.history.back().test_loss);
+  CHECK_FALSE(is_anomaly_enabled());  // the trainer's scope ended with the run
+}
+
+TEST_CASE("actlab train --detect-anomaly exits 1 naming the op, module and step", "[anomaly][cli]") {
+  using cli_runner::actlab;
+  namespace fs = std::filesystem;
+  cli_runner::TempDir dir;
+  const fs::path plain_dir = dir.path / "plain", checked_dir = dir.path / "checked";
+  const cli_runner::Result plain = actlab("train " + kDiverges + " --out " + plain_dir.string());
+  CHECK(plain.status == 1);
+  CHECK(plain.err == "actlab train: " + kPlainFailure + "; the last good checkpoint is kept in " +
+                         plain_dir.string() + "\n");
+  const cli_runner::Result checked =
+      actlab("train " + kDiverges + " --detect-anomaly --out " + checked_dir.string());
+  CHECK(checked.status == 1);
+  CHECK(checked.err == "actlab train: " + kAnomalyFailure +
+                           "; the last good checkpoint is kept in " + checked_dir.string() + "\n");
+
+  // The same last good state: the same step, weights and optimiser state (only the config
+  // recorded beside them differs, by train.detect_anomaly).
+  const TensorFile a = read_tensor_file((plain_dir / "checkpoint.bin").string());
+  const TensorFile b = read_tensor_file((checked_dir / "checkpoint.bin").string());
+  CHECK(a.meta["step"] == b.meta["step"]);
+  CHECK(b.meta["config"]["train"]["detect_anomaly"] == true);
+  REQUIRE(a.tensors.size() == b.tensors.size());
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    CHECK(a.tensors[i].first == b.tensors[i].first);
+    CHECK(a.tensors[i].second.to_vector() == b.tensors[i].second.to_vector());
+  }
+}
+
+TEST_CASE("actlab train --detect-anomaly is --set train.detect_anomaly=true", "[anomaly][cli]") {
+  using cli_runner::actlab;
+  cli_runner::TempDir dir;
+  const cli_runner::Result r = actlab("train " + kDiverges +
+                                      " --set train.detect_anomaly=true --json --out " +
+                                      dir.path.string());
+  CHECK(r.status == 1);
+  CHECK(nlohmann::json::parse(r.out)["failure"] == kAnomalyFailure);
+  CHECK(nlohmann::json::parse(cli_runner::slurp(dir.path / "config.json"))["train"]
+                             ["detect_anomaly"] == true);
 }

@@ -68,10 +68,14 @@ class Train final : public Command {
         ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     train->add_flag("--json", json_, "print the final metrics as one JSON document");
+    train->add_flag("--detect-anomaly", detect_anomaly_,
+                    "check every op for NaN/Inf and name the first op, module and step that "
+                    "made one (slower); the same as --set train.detect_anomaly=true");
     return train;
   }
 
   int run() override {
+    if (detect_anomaly_) sets_.push_back("train.detect_anomaly=true");
     const Config config = load_config(config_path_, sets_);
     const std::string dir = out_.empty() ? default_run_dir(config_path_) : out_;
     const bool show_progress = !json_ && ::isatty(STDERR_FILENO);
@@ -104,6 +108,7 @@ class Train final : public Command {
   std::string out_;
   std::vector<std::string> sets_;
   bool json_ = false;
+  bool detect_anomaly_ = false;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Train>(); });
