@@ -9,12 +9,14 @@
 #include <cstring>
 #include <vector>
 
+#include "actlab/anomaly.hpp"
 #include "kernels/broadcast.hpp"
 
 namespace actlab {
 namespace {
 
 thread_local bool t_grad_enabled = true;
+thread_local bool t_detect_anomaly = false;
 // One counter for the process: a graph may be built on several threads, and the tape's order
 // must hold across them.
 std::atomic<uint64_t> g_next_sequence{0};
@@ -32,6 +34,14 @@ bool grad_enabled() { return t_grad_enabled; }
 
 NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
+
+bool is_anomaly_enabled() { return t_detect_anomaly; }
+void set_detect_anomaly(bool on) { t_detect_anomaly = on; }
+
+AnomalyModeGuard::AnomalyModeGuard(bool on) : previous_(t_detect_anomaly) {
+  t_detect_anomaly = on;
+}
+AnomalyModeGuard::~AnomalyModeGuard() { t_detect_anomaly = previous_; }
 
 SavedTensor::SavedTensor(const Tensor& t)
     : storage_(t.impl()->storage), shape_(t.shape()), version_(t.impl()->storage->version) {}
@@ -73,6 +83,7 @@ Node::Node(const char* name, std::initializer_list<Tensor> inputs)
     else
       e.leaf = t.impl_ptr();
   }
+  if (t_detect_anomaly) module_ = detail::innermost_module();
   g_live_nodes.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -112,6 +123,15 @@ Tensor& Node::grad_slot(int i) {
   if (e.leaf) return e.leaf->grad;
   throw Error(fmt::format("{}: backward wrote a gradient for input {}, which needs none",
                           name_, i));
+}
+
+void Node::check_gradients() {
+  for (int i = 0; i < num_inputs_; ++i) {
+    const Edge& e = edges_[i];
+    if (e.node == nullptr && e.leaf == nullptr) continue;
+    const Tensor& grad = grad_slot(i);
+    if (grad.defined()) detail::check_gradient(name_, i, grad, module_.get());
+  }
 }
 
 bool GradSink::needs(int i) const {
@@ -201,6 +221,7 @@ void Node::run_backward(const Tensor& root) {
     if (grad_output.defined()) {
       GradSink sink(*n);
       n->apply(grad_output, sink);
+      if (t_detect_anomaly) n->check_gradients();
     }
     n->release_saved();
     n->released_ = true;
@@ -209,7 +230,8 @@ void Node::run_backward(const Tensor& root) {
 
 namespace detail {
 
-bool should_record(std::initializer_list<Tensor> inputs) {
+bool should_record(const char* name, const Tensor& output, std::initializer_list<Tensor> inputs) {
+  if (t_detect_anomaly) check_output(name, output, inputs);
   if (!t_grad_enabled) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;

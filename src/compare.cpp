@@ -93,7 +93,10 @@ double final_metric(const TrainResult& r, bool accuracy) {
 
 GroupSummary summarise(const std::string& group, const std::vector<std::string>& labels,
                        const std::vector<const TrainResult*>& runs, bool accuracy) {
-  GroupSummary g{group, labels, static_cast<int64_t>(runs.size())};
+  GroupSummary g;
+  g.group = group;
+  g.labels = labels;
+  g.runs = static_cast<int64_t>(runs.size());
   std::vector<double> metric, reach, ms, dead, ratio;
   size_t curve_length = SIZE_MAX;
   for (const TrainResult* r : runs) {

@@ -239,6 +239,9 @@ const std::vector<Field>& train_fields() {
       nullable(real("target", 0, 0, 1e9,
                     "a test accuracy (classification) or test loss (regression) to reach")),
       BoolField{"stop_at_target", true, "stop training once the target is reached"},
+      BoolField{"detect_anomaly", false,
+                "check every op's output and gradient for NaN/Inf and stop at the first, naming "
+                "the op and the module (slower; for debugging a run that diverges)"},
   };
   return fields;
 }
@@ -406,6 +409,7 @@ Config parse_config(const json& doc) {
   config.train.gamma = as_float(train["gamma"]);
   config.train.target = as_optional(train["target"]);
   config.train.stop_at_target = train["stop_at_target"];
+  config.train.detect_anomaly = train["detect_anomaly"];
   const json& diag = resolved["diagnostics"];
   config.diagnostics = {diag["activation_stats"], diag["grad_norms"]};
   config.resolved = std::move(resolved);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "actlab/anomaly.hpp"
 #include "actlab/autograd.hpp"
 #include "actlab/loss.hpp"
 #include "actlab/nn/activation.hpp"
@@ -134,11 +135,9 @@ class EvalMode {
   bool was_training_;
 };
 
-bool all_finite(const Tensor& t) {
-  const float* v = t.data();
-  for (int64_t k = 0, n = t.numel(); k < n; ++k)
-    if (!std::isfinite(v[k])) return false;
-  return true;
+// The failure of a run that diverged at `step`, with what is known of why.
+std::string diverged_at(int64_t step, const std::string& why) {
+  return fmt::format("step {}: the run diverged to NaN/Inf; {}", step, why);
 }
 
 // Per-column statistics of activations [N, units] (a 1-D tensor counts as one unit).
@@ -242,7 +241,8 @@ Tensor one_hot(const std::vector<int64_t>& labels, int64_t classes) {
 Trainer::Trainer(Config config)
     : config_(std::move(config)),
       dataset_(data::make_task(config_.task)),
-      gen_(config_.train.seed) {
+      gen_(config_.train.seed),
+      detect_anomaly_(config_.train.detect_anomaly) {
   model_ = build_model(config_.model, dataset_.input_dim, output_dim_for(config_, dataset_), gen_);
   optimizer_ = make_optimizer(config_.optimizer, model_.net->parameters());
   for (auto& [name, module] : model_.net->named_modules())
@@ -394,9 +394,7 @@ std::string Trainer::explain_non_finite(const Tensor& x, const Tensor& y, int64_
       }
   }
   if (culprit.empty()) culprit = "a gradient (the forward pass was finite)";
-  return fmt::format("step {}: the run diverged to NaN/Inf; the first non-finite value came "
-                     "from {}",
-                     step, culprit);
+  return diverged_at(step, "the first non-finite value came from " + culprit);
 }
 
 bool Trainer::is_evaluation_step(int64_t step) const {
@@ -464,75 +462,86 @@ TrainResult Trainer::resume(const TrainProgress& from, const TrainCallbacks& cal
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
   };
+  // Ends a run that went non-finite at `step`, as `failure` says.
+  const auto stop_diverged = [&](std::string failure, int64_t step) {
+    result.diverged = true;
+    result.failure = std::move(failure);
+    return finish(step);
+  };
   // Ends a run whose loss, gradients or parameters went non-finite at `step`.
   const auto diverged = [&](const data::Batch& batch, int64_t step) {
-    result.diverged = true;
-    result.failure = explain_non_finite(batch.x, batch.y, step);
-    return finish(step);
+    return stop_diverged(explain_non_finite(batch.x, batch.y, step), step);
   };
   if (from.finished) return finish(from.step);
 
-  for (int64_t step = from.step + 1, epoch = from.epoch; step <= total; ++epoch) {
-    while (auto batch = batches.next()) {
-      const float lr = lr_at(step - 1);
-      optimizer_->set_lr(lr);
-      optimizer_->zero_grad();
-      Tensor l = loss((*model_.net)(batch->x), batch->y);
-      const double value = to_double(l);
-      bool finite = std::isfinite(value);
-      if (finite) {
-        l.backward();
-        for (const Tensor& p : model_.net->parameters())
-          finite = finite && (!p.grad().defined() || all_finite(p.grad()));
-      }
-      if (!finite) return diverged(*batch, step);
-      if (config_.train.clip_grad_norm)
-        optim::clip_grad_norm(model_.net->parameters(), *config_.train.clip_grad_norm);
-      optimizer_->step();
-      loss_sum += value;
-      ++loss_count;
-      if (callbacks.on_step) callbacks.on_step(step, total, value);
-
-      if (is_evaluation_step(step)) {
-        const auto eval_start = std::chrono::steady_clock::now();
-        const double window =
-            std::chrono::duration<double>(eval_start - window_start).count();
-        EvalRecord rec;
-        rec.step = step;
-        rec.epoch = epoch;
-        rec.lr = lr;
-        rec.train_loss = loss_sum / static_cast<double>(loss_count);
-        rec.steps_per_second = window > 0 ? static_cast<double>(loss_count) / window : 0;
-        std::tie(rec.test_loss, rec.test_accuracy) = evaluate(dataset_.x_test, dataset_.y_test);
-        // The last update may have broken the model even though its step's loss was finite.
-        if (!std::isfinite(rec.test_loss) || !parameters_finite()) return diverged(*batch, step);
-        rec.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
-        if (config_.diagnostics.grad_norms) rec.grad_norms = grad_norms();
-        if (config_.diagnostics.activation_stats) rec.layers = activation_stats(dataset_.x_test);
-        loss_sum = 0;
-        loss_count = 0;
-        const auto& target = config_.train.target;
-        const bool reached =
-            target && (rec.test_accuracy ? *rec.test_accuracy >= *target : rec.test_loss <= *target);
-        progress_.history.push_back(std::move(rec));
-        if (callbacks.on_eval) callbacks.on_eval(progress_.history.back());
-        if (reached && !progress_.steps_to_target) progress_.steps_to_target = step;
-        progress_.step = step;
-        progress_.epoch = epoch;
-        progress_.batch_generator = batch_gen.state();
-        progress_.batches = batches.state();
-        progress_.model_generators = generator_states();
-        progress_.finished = step == total || (reached && config_.train.stop_at_target);
-        if (callbacks.on_good_state) callbacks.on_good_state(step);
-        if (progress_.finished) return finish(step);
-        if (callbacks.should_stop && callbacks.should_stop(step)) {
-          result.stopped = true;
-          return finish(step);
+  std::optional<AnomalyModeGuard> anomaly_mode;
+  if (detect_anomaly_) anomaly_mode.emplace();
+  int64_t step = from.step + 1;
+  try {
+    for (int64_t epoch = from.epoch; step <= total; ++epoch) {
+      while (auto batch = batches.next()) {
+        const float lr = lr_at(step - 1);
+        optimizer_->set_lr(lr);
+        optimizer_->zero_grad();
+        Tensor l = loss((*model_.net)(batch->x), batch->y);
+        const double value = to_double(l);
+        bool finite = std::isfinite(value);
+        if (finite) {
+          l.backward();
+          for (const Tensor& p : model_.net->parameters())
+            finite = finite && (!p.grad().defined() || all_finite(p.grad()));
         }
-        window_start = std::chrono::steady_clock::now();
+        if (!finite) return diverged(*batch, step);
+        if (config_.train.clip_grad_norm)
+          optim::clip_grad_norm(model_.net->parameters(), *config_.train.clip_grad_norm);
+        optimizer_->step();
+        loss_sum += value;
+        ++loss_count;
+        if (callbacks.on_step) callbacks.on_step(step, total, value);
+
+        if (is_evaluation_step(step)) {
+          const auto eval_start = std::chrono::steady_clock::now();
+          const double window =
+              std::chrono::duration<double>(eval_start - window_start).count();
+          EvalRecord rec;
+          rec.step = step;
+          rec.epoch = epoch;
+          rec.lr = lr;
+          rec.train_loss = loss_sum / static_cast<double>(loss_count);
+          rec.steps_per_second = window > 0 ? static_cast<double>(loss_count) / window : 0;
+          std::tie(rec.test_loss, rec.test_accuracy) = evaluate(dataset_.x_test, dataset_.y_test);
+          // The last update may have broken the model even though its step's loss was finite.
+          if (!std::isfinite(rec.test_loss) || !parameters_finite()) return diverged(*batch, step);
+          rec.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
+          if (config_.diagnostics.grad_norms) rec.grad_norms = grad_norms();
+          if (config_.diagnostics.activation_stats) rec.layers = activation_stats(dataset_.x_test);
+          loss_sum = 0;
+          loss_count = 0;
+          const auto& target = config_.train.target;
+          const bool reached =
+              target && (rec.test_accuracy ? *rec.test_accuracy >= *target : rec.test_loss <= *target);
+          progress_.history.push_back(std::move(rec));
+          if (callbacks.on_eval) callbacks.on_eval(progress_.history.back());
+          if (reached && !progress_.steps_to_target) progress_.steps_to_target = step;
+          progress_.step = step;
+          progress_.epoch = epoch;
+          progress_.batch_generator = batch_gen.state();
+          progress_.batches = batches.state();
+          progress_.model_generators = generator_states();
+          progress_.finished = step == total || (reached && config_.train.stop_at_target);
+          if (callbacks.on_good_state) callbacks.on_good_state(step);
+          if (progress_.finished) return finish(step);
+          if (callbacks.should_stop && callbacks.should_stop(step)) {
+            result.stopped = true;
+            return finish(step);
+          }
+          window_start = std::chrono::steady_clock::now();
+        }
+        if (++step > total) break;
       }
-      if (++step > total) break;
     }
+  } catch (const AnomalyError& e) {
+    return stop_diverged(diverged_at(step, e.what()), step);
   }
   return finish(total);
 }

@@ -1,6 +1,7 @@
 // The umbrella header: everything actlab offers.
 #pragma once
 
+#include "actlab/anomaly.hpp"
 #include "actlab/autograd.hpp"
 #include "actlab/catalog.hpp"
 #include "actlab/compare.hpp"

@@ -18,6 +18,10 @@
 //
 // Capture tensors only through save(): it drops their history (no reference cycles, no deep
 // chains) and lets backward detect a value that was changed in place after it was saved.
+//
+// In anomaly mode (AnomalyModeGuard) record() checks the op's output for NaN/Inf before
+// anything else, whether or not it records, and backward checks every gradient a node writes:
+// see anomaly.hpp.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +49,25 @@ class NoGradGuard {
   bool previous_;
 };
 
+// Whether anomaly detection is on for this thread (off by default), as
+// torch.is_anomaly_enabled(); see anomaly.hpp for what it checks.
+bool is_anomaly_enabled();
+// Turns anomaly detection on or off for this thread, as torch.autograd.set_detect_anomaly.
+void set_detect_anomaly(bool on);
+
+// Turns anomaly detection on (or off) for its scope, then back as it was (nestable), as
+// torch.autograd.detect_anomaly(). Other threads are not affected.
+class AnomalyModeGuard {
+ public:
+  explicit AnomalyModeGuard(bool on = true);
+  ~AnomalyModeGuard();
+  AnomalyModeGuard(const AnomalyModeGuard&) = delete;
+  AnomalyModeGuard& operator=(const AnomalyModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // A tensor kept for backward: its storage and shape without its history, and the storage
 // version it had. Saving costs a reference count, not an allocation.
 class SavedTensor {
@@ -65,6 +88,9 @@ class SavedTensor {
 inline SavedTensor save(const Tensor& t) { return SavedTensor(t); }
 
 class Node;
+namespace detail {
+struct ModuleFrame;
+}
 
 // What a node's backward writes the gradients of its inputs into.
 class GradSink {
@@ -130,6 +156,8 @@ class Node {
     Shape shape;
   };
   Tensor& grad_slot(int i);
+  // Anomaly mode: throws if a gradient this node's backward wrote holds NaN/Inf.
+  void check_gradients();
 
   const char* name_;
   uint64_t sequence_;
@@ -138,6 +166,7 @@ class Node {
   int num_inputs_ = 0;
   Edge edges_[kMaxInputs];
   Tensor grad_;  // gradient of this node's output, accumulated during backward
+  std::shared_ptr<const detail::ModuleFrame> module_;  // where it ran forward (anomaly mode only)
 };
 
 namespace detail {
@@ -155,17 +184,19 @@ class FunctionNode final : public Node {
   std::optional<Backward> fn_;
 };
 
-bool should_record(std::initializer_list<Tensor> inputs);
+// Checks `output` in anomaly mode, then says whether to record a node for it.
+bool should_record(const char* name, const Tensor& output, std::initializer_list<Tensor> inputs);
 void attach(Tensor& output, std::shared_ptr<Node> node);
 }  // namespace detail
 
 // Records `backward` as the gradient of `output` with respect to `inputs`, if grad mode is on
-// and some input requires grad. `backward(grad_output, sink)` must write or add each needed
+// and some input requires grad; in anomaly mode, first throws AnomalyError if `output` holds
+// NaN/Inf. `backward(grad_output, sink)` must write or add each needed
 // input gradient into `sink` (accumulate, never overwrite, when Target::accumulate is true).
 template <class Backward>
 void record(const char* name, Tensor& output, std::initializer_list<Tensor> inputs,
             Backward&& backward) {
-  if (!detail::should_record(inputs)) return;
+  if (!detail::should_record(name, output, inputs)) return;
   using Fn = std::decay_t<Backward>;
   detail::attach(output, std::make_shared<detail::FunctionNode<Fn>>(
                              name, inputs, Fn(std::forward<Backward>(backward))));

@@ -54,6 +54,7 @@ struct TrainConfig {
   float gamma = 0.f;        // "step": decay factor
   std::optional<float> target;  // a test accuracy (or, for regression, loss) to reach
   bool stop_at_target = true;   // stop once it is reached (else only record the step)
+  bool detect_anomaly = false;  // run in anomaly mode (see anomaly.hpp): name the op of a NaN/Inf
 };
 
 struct DiagnosticsConfig {

@@ -126,6 +126,10 @@ class Trainer {
   // Whether a run evaluates (and so can be saved and stopped) after `step`: every eval_every
   // steps and after the last.
   bool is_evaluation_step(int64_t step) const;
+  // Whether training steps run in anomaly mode (AnomalyModeGuard); train.detect_anomaly by
+  // default. Setting it leaves the config alone, e.g. to resume a diverged run from its
+  // checkpoint and name the op that made NaN/Inf.
+  void set_detect_anomaly(bool on) { detect_anomaly_ = on; }
 
   const Config& config() const { return config_; }
   const data::Dataset& dataset() const { return dataset_; }
@@ -160,6 +164,7 @@ class Trainer {
   Model model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   TrainProgress progress_;
+  bool detect_anomaly_;
 };
 
 }  // namespace actlab

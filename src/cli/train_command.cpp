@@ -78,12 +78,16 @@ class Train final : public Command {
                       "stop after the evaluation at step N, saved so --resume continues it")
         ->type_name("N");
     train->add_flag("--json", json_, "print the final metrics as one JSON document");
+    train->add_flag("--detect-anomaly", detect_anomaly_,
+                    "check every op for NaN/Inf and name the first op, module and step that "
+                    "made one (slower); the same as --set train.detect_anomaly=true");
     return train;
   }
 
   int run() override {
     check_arguments();
     if (!resume_dir_.empty()) return resume();
+    if (detect_anomaly_) sets_.push_back("train.detect_anomaly=true");
     Trainer trainer(load_config(config_path_, sets_));
     check_stop_after(trainer, 0);
     return finish(train_run(trainer, out_.empty() ? default_run_dir(config_path_) : out_,
@@ -132,6 +136,9 @@ class Train final : public Command {
       return finish(resume_run(saved));
     }
     check_stop_after(*saved.trainer, saved.progress.step);
+    // A resumed run's config cannot change, so --detect-anomaly goes to its trainer: resuming
+    // a diverged run with it names the op that diverged.
+    if (detect_anomaly_) saved.trainer->set_detect_anomaly(true);
     return finish(resume_run(saved, callbacks()));
   }
 
@@ -172,6 +179,7 @@ class Train final : public Command {
   std::string resume_dir_;
   std::optional<int64_t> stop_after_;
   bool json_ = false;
+  bool detect_anomaly_ = false;
   ProgressBar bar_;
   std::string accuracy_;
 };

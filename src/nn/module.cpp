@@ -5,6 +5,9 @@
 
 #include <algorithm>
 
+#include "actlab/anomaly.hpp"
+#include "actlab/autograd.hpp"
+
 namespace actlab {
 
 Generator& default_generator() {
@@ -15,9 +18,60 @@ Generator& default_generator() {
 void manual_seed(uint64_t seed) { default_generator() = Generator(seed); }
 
 namespace nn {
+namespace {
+
+// The dotted name of `m` called from its parent's forward, as named_modules() gives it; a
+// module its parent did not register is named "?" under it.
+std::string dotted_name(const Module& m, const detail::ModuleFrame* parent) {
+  if (parent == nullptr) return "";
+  std::string name = "?";
+  for (const auto& [child_name, child] : parent->module->named_children())
+    if (child == &m) {
+      name = child_name;
+      break;
+    }
+  return parent->name.empty() ? name : parent->name + "." + name;
+}
+
+// describe() on one line: a container's describe() lists its children on the lines after its
+// type name ("MLP(\n  (0): Linear(...)..."), and only the type name is kept.
+std::string one_line_description(const Module& m) {
+  std::string d = m.describe();
+  const size_t newline = d.find('\n');
+  if (newline == std::string::npos) return d;
+  d.resize(newline);
+  if (d.ends_with('(')) d.pop_back();
+  return d;
+}
+
+// In anomaly mode, puts a module on the thread's stack of running modules for the scope of
+// its forward, so that an anomaly can name it.
+class RunningModule {
+ public:
+  explicit RunningModule(const Module& m) : tracked_(is_anomaly_enabled()) {
+    if (!tracked_) return;
+    const detail::ModuleFrame* parent = detail::innermost_module().get();
+    detail::enter_module(std::make_shared<const detail::ModuleFrame>(
+        detail::ModuleFrame{&m, dotted_name(m, parent), one_line_description(m)}));
+  }
+  ~RunningModule() {
+    if (tracked_) detail::leave_module();
+  }
+  RunningModule(const RunningModule&) = delete;
+  RunningModule& operator=(const RunningModule&) = delete;
+
+ private:
+  bool tracked_;
+};
+
+}  // namespace
 
 Tensor Module::operator()(const Tensor& x) {
-  Tensor y = forward(x);
+  Tensor y;
+  {
+    const RunningModule running(*this);
+    y = forward(x);
+  }
   for (auto& [id, hook] : hooks_) hook(*this, x, y);
   return y;
 }
