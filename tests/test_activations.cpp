@@ -293,6 +293,13 @@ TEST_CASE("the stable forms give the limits at the extremes", "[activations][ext
   CHECK(silu(x).to_vector() == std::vector<float>{0.f, 1e4f});
   CHECK(mish(x).to_vector() == std::vector<float>{0.f, 1e4f});
   CHECK(elu(x).to_vector() == std::vector<float>{-1.f, 1e4f});
+  {  // GELU where x^2 overflows float32: its value and slope stay finite (x Phi(x) = x, 0)
+    Tensor huge = T({-1e30f, 1e30f}, {2}, true);
+    const Tensor y = gelu(huge);
+    sum(y).backward();
+    CHECK(y.to_vector() == std::vector<float>{0.f, 1e30f});
+    CHECK(huge.grad().to_vector() == std::vector<float>{0.f, 1.f});
+  }
   // sigmoid keeps its relative accuracy into the subnormals: sigmoid(-100) = 3.72e-44.
   CHECK(sigmoid(T({-100.f}, {1})).item() == Approx(3.720076e-44).epsilon(0.05).margin(0));
   // Rows with logits of +-1000: the row maximum is subtracted first.
