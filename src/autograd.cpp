@@ -146,6 +146,15 @@ GradSink::Target GradSink::target(int i) {
   return {slot.mutable_data(), false};
 }
 
+GradSink::Target GradSink::target_reusing(int i, const Tensor& grad_output) {
+  Tensor& slot = node_.grad_slot(i);
+  if (slot.defined() || grad_output.shape() != node_.edges_[i].shape ||
+      !uniquely_owned(grad_output))
+    return target(i);
+  slot = grad_output;
+  return {slot.mutable_data(), false};
+}
+
 void GradSink::add(int i, const Tensor& grad) { accumulate(i, grad, false); }
 
 void GradSink::add(int i, Tensor&& grad) { accumulate(i, grad, uniquely_owned(grad)); }

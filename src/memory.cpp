@@ -1,13 +1,15 @@
-// Size-bucketed, per-thread cache of 64-byte-aligned buffers. Exact-size buckets suit training
-// loops, which ask for the same sizes every step; a per-thread cache needs no lock, and a
-// buffer freed on another thread simply joins that thread's cache.
+// Size-bucketed, per-thread cache of 64-byte-aligned buffers. Training loops ask for the same
+// sizes every step, so a bucket per size serves most requests exactly; a request without a
+// free buffer of its size takes the smallest free one up to twice its size (the buffer keeps
+// its true size, which its owner hands back to release). A per-thread cache needs no lock, and
+// a buffer freed on another thread simply joins that thread's cache.
 #include "actlab/memory.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
-#include <unordered_map>
+#include <map>
 #include <vector>
 
 namespace actlab::memory {
@@ -34,20 +36,23 @@ class BufferCache {
     t_cache_destroyed = true;
   }
 
-  float* take(int64_t bytes) {
-    auto it = free_.find(bytes);
-    if (it == free_.end() || it->second.empty()) return nullptr;
-    float* p = it->second.back();
-    it->second.pop_back();
-    cached_bytes_ -= bytes;
-    --cached_buffers_;
-    return p;
+  // The smallest cached buffer of at least `bytes` and at most twice that, if any.
+  Buffer take(int64_t bytes) {
+    for (auto it = free_.lower_bound(bytes); it != free_.end() && it->first <= 2 * bytes; ++it) {
+      if (it->second.empty()) continue;
+      const Buffer b{it->second.back(), it->first};
+      it->second.pop_back();
+      cached_bytes_ -= b.bytes;
+      --cached_buffers_;
+      return b;
+    }
+    return {};
   }
 
-  bool keep(float* p, int64_t bytes) {
-    if (cached_bytes_ + bytes > g_cache_limit.load(std::memory_order_relaxed)) return false;
-    free_[bytes].push_back(p);
-    cached_bytes_ += bytes;
+  bool keep(Buffer b) {
+    if (cached_bytes_ + b.bytes > g_cache_limit.load(std::memory_order_relaxed)) return false;
+    free_[b.bytes].push_back(b.data);
+    cached_bytes_ += b.bytes;
     ++cached_buffers_;
     return true;
   }
@@ -64,7 +69,7 @@ class BufferCache {
   int64_t cached_buffers() const { return cached_buffers_; }
 
  private:
-  std::unordered_map<int64_t, std::vector<float*>> free_;
+  std::map<int64_t, std::vector<float*>> free_;  // by size in bytes; emptied lists stay
   int64_t cached_bytes_ = 0;
   int64_t cached_buffers_ = 0;
 };
@@ -77,24 +82,24 @@ BufferCache* cache() {
 
 }  // namespace
 
-float* allocate(int64_t numel) {
+Buffer allocate(int64_t numel) {
   const int64_t bytes = bytes_for(numel);
   BufferCache* c = cache();
-  float* p = c != nullptr ? c->take(bytes) : nullptr;
-  if (p == nullptr) {
-    p = static_cast<float*>(std::aligned_alloc(kAlignment, static_cast<size_t>(bytes)));
-    if (p == nullptr) throw std::bad_alloc();
+  Buffer b = c != nullptr ? c->take(bytes) : Buffer{};
+  if (b.data == nullptr) {
+    b = {static_cast<float*>(std::aligned_alloc(kAlignment, static_cast<size_t>(bytes))), bytes};
+    if (b.data == nullptr) throw std::bad_alloc();
     g_os_allocations.fetch_add(1, std::memory_order_relaxed);
   }
   g_live_buffers.fetch_add(1, std::memory_order_relaxed);
-  return p;
+  return b;
 }
 
-void release(float* data, int64_t numel) {
-  if (data == nullptr) return;
+void release(Buffer buffer) {
+  if (buffer.data == nullptr) return;
   g_live_buffers.fetch_sub(1, std::memory_order_relaxed);
   BufferCache* c = cache();
-  if (c == nullptr || !c->keep(data, bytes_for(numel))) std::free(data);
+  if (c == nullptr || !c->keep(buffer)) std::free(buffer.data);
 }
 
 Stats stats() {

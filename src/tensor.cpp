@@ -93,8 +93,12 @@ uint64_t Generator::below(uint64_t n) {
 // ---- Storage -----------------------------------------------------------------------------
 
 namespace detail {
-Storage::Storage(int64_t n) : data(memory::allocate(n)), numel(n) {}
-Storage::~Storage() { memory::release(data, numel); }
+Storage::Storage(int64_t n) : numel(n) {
+  const memory::Buffer buffer = memory::allocate(n);
+  data = buffer.data;
+  buffer_bytes = buffer.bytes;
+}
+Storage::~Storage() { memory::release({data, buffer_bytes}); }
 }  // namespace detail
 
 // ---- Tensor construction -------------------------------------------------------------------

@@ -52,16 +52,21 @@ TEST_CASE("fast exp, expm1, log1p and tanh are within 3 ulp", "[fastmath]") {
   CHECK(worst_error(fastmath::tanh, exact_tanh, -12, 12, kPoints, true) < 2.5e-7);
 }
 
-TEST_CASE("fast erf is within 1.5e-7 absolute, erfc within 1e-6 relative up to 4", "[fastmath]") {
+TEST_CASE("fast erf is within 1.5e-7 absolute, erfc within 5e-7 relative with FMA", "[fastmath]") {
   // 8.1e-8 with FMA (-march=native), 1.4e-7 without: see the exhaustive test.
   CHECK(worst_error(fastmath::erf, exact_erf, -6, 6, kPoints, false) < 1.5e-7);
   // erf near 0 is relative-accurate too.
   CHECK(worst_error(fastmath::erf, exact_erf, -1e-3, 1e-3, kPoints, true) < 1.5e-7);
   // Just below 1, erfc is 1 - erf and loses a few ulp to the subtraction.
   CHECK(worst_error(fastmath::erfc, exact_erfc, -6, 2, kPoints, true) < 5e-7);
+#ifdef __FMA__
+  // x^2 is carried to twice float precision (exp_minus_square), so the tail keeps ~4 ulp.
+  CHECK(worst_error(fastmath::erfc, exact_erfc, 2, 9, kPoints, true) < 5e-7);
+#else
   // Beyond, the rounding of x^2 in e^(-x^2) costs about x^2 * 6e-8 relative.
   CHECK(worst_error(fastmath::erfc, exact_erfc, 2, 4, kPoints, true) < 1e-6);
   CHECK(worst_error(fastmath::erfc, exact_erfc, 4, 9, kPoints, true) < 5e-6);
+#endif
 }
 
 TEST_CASE("fast math at the edges: infinities, NaN, overflow, signed zero", "[fastmath]") {

@@ -55,6 +55,26 @@ TEST_CASE("linear passes gradcheck for x, weight and bias", "[nn][linear][gradch
   CHECK(gradcheck(with_bias, {Tensor::randn({4, 3}, gen), p({5, 3}), p({5})}));
 }
 
+TEST_CASE("linear's backward gives dX the buffer of an input nothing else holds", "[nn][linear]") {
+  // An op of our own makes x, and notes in its backward where dX arrived.
+  Tensor a = Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3}, true);
+  Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
+  const float* x_buffer = x.data();
+  const float* dx_buffer = nullptr;
+  record("source", x, {a}, [&dx_buffer](const Tensor& g, GradSink& sink) {
+    dx_buffer = g.data();
+    sink.add(0, g);
+  });
+  Tensor w = Tensor::from_vector({1, 0, -1, 2, 1, 0}, {2, 3}, true);
+  const Tensor y = linear(x, w);
+  x = Tensor();  // only linear's node holds x's values now
+  sum(y).backward();
+  // dW used x and dropped it; dX then took its buffer from the cache.
+  CHECK(dx_buffer == x_buffer);
+  CHECK(a.grad().to_vector() == std::vector<float>{3, 1, -1, 3, 1, -1});  // ones W
+  CHECK(w.grad().to_vector() == std::vector<float>{5, 7, 9, 5, 7, 9});    // ones^T x
+}
+
 TEST_CASE("Linear module: shapes, names, PyTorch default init bounds", "[nn][linear]") {
   Generator gen(1);
   nn::Linear layer(16, 8, true, gen);

@@ -115,6 +115,11 @@ class GradSink {
   bool needs(int i) const;
   // The buffer for input i's gradient, to be written in place by a kernel.
   Target target(int i);
+  // As target(i), but when input i has no gradient yet and `grad_output` (the gradient this
+  // node was given) has its shape and is held nowhere else, grad_output's own buffer becomes
+  // input i's gradient: an elementwise backward then writes dx[k] over g[k] and allocates
+  // nothing. Only for loops that read g[k] before writing dx[k], and at no other index.
+  Target target_reusing(int i, const Tensor& grad_output);
   // Adds a computed gradient to input i's; a gradient of a broadcast shape is summed down to
   // the input's shape first. Passing an rvalue (std::move(scratch)) hands the tensor over, which
   // saves a copy when it becomes the first gradient of its input.

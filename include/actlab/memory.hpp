@@ -1,6 +1,9 @@
 // The buffer cache behind tensor storage, and counters that tests and the benchmark read.
 // Freed buffers go back to a size-bucketed cache of the freeing thread, so a steady training
-// loop takes nothing from the operating system after its first step.
+// loop takes nothing from the operating system after its first step. A request is served by
+// the smallest cached buffer of at least its size and at most twice it, so that buffers of
+// one size also serve the smaller ones of a step (an FFN's [d_ff, d_model] weight gradient
+// from a freed [batch, d_ff] activation) instead of each size taking its own from the OS.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +23,14 @@ void clear_cache();
 // The most bytes one thread's cache keeps (default 1 GiB); beyond it freed buffers go to the OS.
 void set_cache_limit(int64_t bytes);
 
-// Raw 64-byte-aligned float buffers, as used by tensor storage.
-float* allocate(int64_t numel);
-void release(float* data, int64_t numel);
+// A raw 64-byte-aligned float buffer, as used by tensor storage: room for at least the floats
+// asked for, and `bytes` its true size, which release needs back (it may be up to twice the
+// size asked for).
+struct Buffer {
+  float* data = nullptr;
+  int64_t bytes = 0;
+};
+Buffer allocate(int64_t numel);
+void release(Buffer buffer);
 
 }  // namespace actlab::memory

@@ -94,6 +94,7 @@ namespace detail {
 struct Storage {
   float* data = nullptr;
   int64_t numel = 0;
+  int64_t buffer_bytes = 0;  // the true size of `data`'s buffer (memory.hpp), >= numel floats
   uint64_t version = 0;
   explicit Storage(int64_t n);
   ~Storage();

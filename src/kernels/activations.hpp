@@ -57,13 +57,21 @@ struct Elu {
 inline constexpr float kSeluAlpha = 1.6732632423543772848170429916717f;
 inline constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 
-// x Phi(x), Phi the standard normal CDF; Phi(x) = erfc(-x / sqrt 2) / 2 keeps its relative
-// accuracy in the left tail, where 1 + erf(x / sqrt 2) would cancel.
+// x Phi(x), Phi the standard normal CDF. Phi comes from its lower tail q = Phi(-|x|) =
+// erfc(|x| / sqrt 2) / 2, which keeps relative accuracy for x < 0, where 1 + erf(x / sqrt 2)
+// would cancel: Phi(x) = q for x < 0, 1 - q above. The exponential inside erfc, e^(-x^2/2), is
+// the one of the pdf phi as well, so the derivative Phi + x phi evaluates it once.
 struct Gelu {
-  static float cdf(float x) { return 0.5f * fastmath::erfc(-0.707106781f * x); }
-  static float pdf(float x) { return 0.398942280f * fastmath::exp(-0.5f * x * x); }
-  float operator()(float x) const { return x * cdf(x); }
-  float derivative(float x) const { return cdf(x) + x * pdf(x); }
+  static float gaussian(float x) { return fastmath::exp_minus_square(x, 0.5f); }
+  static float cdf(float x, float gaussian_x) {
+    const float q = 0.5f * fastmath::erfc_nonnegative(0.707106781f * std::abs(x), gaussian_x);
+    return x < 0.f ? q : 1.f - q;
+  }
+  float operator()(float x) const { return x * cdf(x, gaussian(x)); }
+  float derivative(float x) const {
+    const float e = gaussian(x);
+    return cdf(x, e) + x * 0.398942280f * e;
+  }
 };
 
 // Hendrycks and Gimpel's tanh approximation, 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715

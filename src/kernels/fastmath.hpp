@@ -2,9 +2,9 @@
 // no table lookups, no calls into libm, and no branches (both sides of a choice are computed
 // and one is selected). NaN propagates. Accuracy against double-precision libm, measured by
 // tests/test_fastmath.cpp: exp, expm1, log1p and tanh within 3 ulp (relative error < 2.5e-7);
-// erf within 8.1e-8 absolute (1.4 ulp near 1) with FMA, 1.4e-7 without; erfc within 5e-7
-// relative below x = 2 and 1e-6 up to 4, beyond which the rounding of x^2 in e^(-x^2) costs
-// about x^2 * 6e-8 (4e-6 at 9).
+// erf within 8.1e-8 absolute (1.4 ulp near 1) with FMA, 1.4e-7 without; erfc within 4.5e-7
+// relative up to x = 9 with FMA; without it the rounding of x^2 in e^(-x^2) costs about
+// x^2 * 6e-8 beyond x = 2 (4e-6 at 9).
 //
 // Method: each function is reduced to a smooth function on a short interval and that one is
 // a polynomial whose coefficients minimise the largest relative error (fitted by
@@ -120,7 +120,7 @@ inline float tanh(float x) {
 
 namespace detail {
 
-// Where erf switches from erf_small to 1 - erfc_tail: below it the polynomial rounds to about
+// Where erf switches from erf_small to 1 - erfc: below it the polynomial rounds to about
 // an ulp; above it erfc is small enough that 1 - erfc does.
 constexpr float kErfSwitch = 1.f;
 
@@ -133,29 +133,44 @@ inline float erf_small(float x) {
   return multiply_add(x, kC0, x * polynomial(x * x, kP));
 }
 
-// erfc(a) = t e^(-a^2) R(t), t = 2 / (2 + a), for a >= kErfSwitch; finite for any a >= 0.
-inline float erfc_tail(float a) {
-  constexpr float kR[] = {0.282099128f,  0.282025307f,  0.247080252f,  0.178273618f,
-                          0.0622774027f, 0.0806054994f, -0.224810317f, 0.0930179358f};
-  const float t = 2.f / (2.f + a);
-  return t * fastmath::exp(-a * a) * polynomial(t, kR);
+}  // namespace detail
+
+// e^(-scale x^2) for a scale that is a power of two in [1/2, 1], with x^2 carried to twice
+// float32's precision (x^2 = hi + lo, lo from one FMA) so that its rounding does not cost up
+// to x^2 * 6e-8 relative (5e-6 at x = 9): e^(-scale hi) (1 - scale lo). Without FMA lo is 0.
+// |x| is clamped to 20, where the result is already 0: an x^2 that overflows would make lo
+// infinite and the result NaN.
+inline float exp_minus_square(float x, float scale = 1.f) {
+  const float a = std::min(std::abs(x), 20.f);  // keeps NaN
+  const float hi = a * a;
+  const float lo = detail::multiply_add(a, a, -hi);
+  const float e = fastmath::exp(-scale * hi);
+  return e - e * (scale * lo);
 }
 
-}  // namespace detail
+// erfc(a) for a >= 0, given e^(-a^2) (callers that need that exponential for something else
+// too, as GELU's derivative does for the normal pdf, compute it once): t e^(-a^2) R(t) with
+// t = 2 / (2 + a), one polynomial for the whole range, so that loops over it run no second
+// branch. Fitted up to a = 10.2; beyond it e^(-a^2) is 0 in float32, and so is the result.
+inline float erfc_nonnegative(float a, float exp_minus_a_squared) {
+  constexpr float kR[] = {0.282086045f, 0.282381803f, 0.243056923f,  0.202870533f, -0.0270557273f,
+                          0.27868557f,  -0.487735331f, 0.284831107f, -0.0591209643f};
+  const float t = 2.f / (2.f + a);
+  return t * exp_minus_a_squared * detail::polynomial(t, kR);
+}
 
 // Odd exactly: computed for |x|, then given x's sign (also erf(-0) = -0).
 inline float erf(float x) {
   const float a = std::abs(x);
-  const float tail = 1.f - detail::erfc_tail(a);
+  const float tail = 1.f - erfc_nonnegative(a, exp_minus_square(a));
   return std::copysign(a < detail::kErfSwitch ? detail::erf_small(a) : tail, x);
 }
 
 // 1 - erf(x), with relative accuracy in the tail (where 1 - erf(x) would cancel).
 inline float erfc(float x) {
   const float a = std::abs(x);
-  const float tail = detail::erfc_tail(a);
-  const float from_tail = x < 0.f ? 2.f - tail : tail;
-  return a < detail::kErfSwitch ? 1.f - detail::erf_small(x) : from_tail;
+  const float tail = erfc_nonnegative(a, exp_minus_square(a));
+  return x < 0.f ? 2.f - tail : tail;
 }
 
 }  // namespace actlab::fastmath

@@ -1,7 +1,7 @@
 // The pointwise activations of ops.hpp and prelu. Each pointwise op is its functor from
 // kernels/activations.hpp run by `pointwise`, which records the one backward they share:
 // dx = g * f'(saved), where saved is the output for functors whose derivative is a function of
-// it (sigmoid, tanh) and the input otherwise.
+// it (sigmoid, tanh) and the input otherwise; dx is written over g when nothing else holds g.
 #include <fmt/format.h>
 
 #include <vector>
@@ -30,7 +30,7 @@ Tensor pointwise(const char* name, const Tensor& x, F f) {
     // A local copy: the compiler can see that the gradient buffer does not alias it, and keeps
     // its parameters in registers (read through the closure, leaky_relu's backward ran 5x slower).
     const F local = f;
-    sink.target(0).write(g.numel(), [&](int64_t k) {
+    sink.target_reusing(0, g).write(g.numel(), [&](int64_t k) {
       if constexpr (kDerivativeFromOutput<F>) {
         return gv[k] * local.derivative_from_output(sv[k]);
       } else {

@@ -38,18 +38,21 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   kernels::gemm(false, true, rows, out_features, in_features, x.data(), weight.data(),
                 bias.defined() ? 1.f : 0.f, yv);
 
+  // dW comes first, then x's values are dropped: when nothing else holds x (an FFN's act(h),
+  // kept only here), dX, of x's size, reuses its buffer instead of adding one to the peak.
   record("linear", y, {x, weight, bias},
-         [sx = save(x), sw = save(weight), rows, in_features, out_features](const Tensor& g,
-                                                                           GradSink& sink) {
+         [sx = save(x), sw = save(weight), rows, in_features, out_features](
+             const Tensor& g, GradSink& sink) mutable {
            const float* gv = g.data();  // [rows, out]
-           if (sink.needs(0)) {         // dX [rows, in] = dY W
-             GradSink::Target t = sink.target(0);
-             kernels::gemm(false, false, rows, in_features, out_features, gv, sw.data(),
-                           t.accumulate ? 1.f : 0.f, t.data);
-           }
-           if (sink.needs(1)) {  // dW [out, in] = dY^T X
+           if (sink.needs(1)) {         // dW [out, in] = dY^T X
              GradSink::Target t = sink.target(1);
              kernels::gemm(true, false, out_features, in_features, rows, gv, sx.data(),
+                           t.accumulate ? 1.f : 0.f, t.data);
+           }
+           sx = SavedTensor();
+           if (sink.needs(0)) {  // dX [rows, in] = dY W
+             GradSink::Target t = sink.target(0);
+             kernels::gemm(false, false, rows, in_features, out_features, gv, sw.data(),
                            t.accumulate ? 1.f : 0.f, t.data);
            }
            if (sink.needs(2)) {  // db [out] = column sums of dY
