@@ -26,6 +26,7 @@
 #include <optional>
 #include <utility>
 
+#include "actlab/detail/parallel.hpp"
 #include "actlab/tensor.hpp"
 
 namespace actlab {
@@ -73,14 +74,17 @@ class GradSink {
     float* data;      // laid out as the input (its shape, row-major)
     bool accumulate;  // true: add to what is there; false: assign (the buffer is uninitialised)
 
-    // Writes value_at(k), or adds it when accumulating, for k in [0, n).
+    // Writes value_at(k), or adds it when accumulating, for k in [0, n); a large n is split
+    // over the threads (detail/parallel.hpp), so value_at must only read.
     template <class F>
     void write(int64_t n, F value_at) const {
-      if (accumulate) {
-        for (int64_t k = 0; k < n; ++k) data[k] += value_at(k);
-      } else {
-        for (int64_t k = 0; k < n; ++k) data[k] = value_at(k);
-      }
+      detail::parallel_for(n, [&, out = data](int64_t begin, int64_t end) {
+        if (accumulate) {
+          for (int64_t k = begin; k < end; ++k) out[k] += value_at(k);
+        } else {
+          for (int64_t k = begin; k < end; ++k) out[k] = value_at(k);
+        }
+      });
     }
   };
 
