@@ -144,7 +144,7 @@ void GradSink::accumulate(int i, const Tensor& grad, bool may_take) {
   }
   float* dst = slot.mutable_data();
   const float* src = grad.data();
-  detail::parallel_for(grad.numel(), [&](int64_t begin, int64_t end) {
+  detail::parallel_for(grad.numel(), [dst, src](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) dst[k] += src[k];
   });
 }

@@ -95,18 +95,19 @@ void SGD::update(size_t i, float* p, const float* g, int64_t n) {
   const float lr = this->lr();
   const float wd = decays(i) ? weight_decay_ : 0.f;
   if (momentum_ == 0.f) {
-    detail::parallel_for(n, [&](int64_t begin, int64_t end) {
+    detail::parallel_for(n, [p, g, lr, wd](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; ++k) p[k] -= lr * (g[k] + wd * p[k]);
     });
     return;
   }
   const float mu = momentum_;
   float* buf = momentum_buffer_[i].mutable_data();
-  detail::parallel_for(n, [&](int64_t begin, int64_t end) {
+  detail::parallel_for(n, [p, g, buf, lr, wd, mu, nesterov = nesterov_](int64_t begin,
+                                                                        int64_t end) {
     for (int64_t k = begin; k < end; ++k) {
       const float d = g[k] + wd * p[k];
       buf[k] = mu * buf[k] + d;
-      p[k] -= lr * (nesterov_ ? d + mu * buf[k] : buf[k]);
+      p[k] -= lr * (nesterov ? d + mu * buf[k] : buf[k]);
     }
   });
 }
@@ -161,7 +162,7 @@ void Adam::update(size_t i, float* p, const float* g, int64_t n) {
   const float eps = eps_;
   float* m = exp_avg_[i].mutable_data();
   float* v = exp_avg_sq_[i].mutable_data();
-  detail::parallel_for(n, [&](int64_t begin, int64_t end) {
+  detail::parallel_for(n, [=](int64_t begin, int64_t end) {  // copies of the step's scalars
     for (int64_t k = begin; k < end; ++k) {
       const float gk = g[k] + l2 * p[k];
       m[k] = b1 * m[k] + one_minus_b1 * gk;

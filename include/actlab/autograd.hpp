@@ -74,12 +74,13 @@ class GradSink {
     float* data;      // laid out as the input (its shape, row-major)
     bool accumulate;  // true: add to what is there; false: assign (the buffer is uninitialised)
 
-    // Writes value_at(k), or adds it when accumulating, for k in [0, n); a large n is split
-    // over the threads (detail/parallel.hpp), so value_at must only read.
+    // Writes value_at(k), or adds it when accumulating, for k in [0, n). A large n is split
+    // over the threads (detail/parallel.hpp): value_at must only read, and is best a closure
+    // that holds copies of the scalars it uses (captured by value).
     template <class F>
     void write(int64_t n, F value_at) const {
-      detail::parallel_for(n, [&, out = data](int64_t begin, int64_t end) {
-        if (accumulate) {
+      detail::parallel_for(n, [out = data, add = accumulate, value_at](int64_t begin, int64_t end) {
+        if (add) {
           for (int64_t k = begin; k < end; ++k) out[k] += value_at(k);
         } else {
           for (int64_t k = begin; k < end; ++k) out[k] = value_at(k);

@@ -53,7 +53,7 @@ template <class F>
 void binary(const float* a, const Shape& a_shape, const float* b, const Shape& b_shape, float* out,
             const Shape& out_shape, F f) {
   if (a_shape == out_shape && b_shape == out_shape) {
-    detail::parallel_for(out_shape.numel(), [&](int64_t begin, int64_t end) {
+    detail::parallel_for(out_shape.numel(), [a, b, out, f](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) out[i] = f(a[i], b[i]);
     });
     return;

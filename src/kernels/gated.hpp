@@ -14,7 +14,7 @@ namespace actlab::kernels {
 template <class Act>
 void gated_forward(Act act, const float* __restrict gate, const float* __restrict up,
                    int64_t n, float* __restrict out) {
-  detail::parallel_for(n, [&](int64_t begin, int64_t end) {
+  detail::parallel_for(n, [act, gate, up, out](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) out[k] = act(gate[k]) * up[k];
   });
 }
@@ -28,7 +28,7 @@ void gated_backward(Act act, const float* g, const float* gate, const float* up,
                     Destination d_gate, Destination d_up) {
   with_mode(d_gate, [&](auto gate_mode) {
     with_mode(d_up, [&](auto up_mode) {
-      detail::parallel_for(n, [&](int64_t begin, int64_t end) {
+      detail::parallel_for(n, [act, g, gate, up, d_gate, d_up](int64_t begin, int64_t end) {
         for (int64_t k = begin; k < end; ++k) {
           store<decltype(gate_mode)::value>(d_gate.data, k, g[k] * up[k] * act.derivative(gate[k]));
           store<decltype(up_mode)::value>(d_up.data, k, g[k] * act(gate[k]));

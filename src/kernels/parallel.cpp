@@ -23,13 +23,12 @@ int64_t chunk_start(int64_t n, int64_t part, int64_t parts) {
 
 }  // namespace
 
-void run_chunks(int64_t n, int64_t work, void (*chunk)(void*, int64_t, int64_t), void* body) {
-  const int64_t threads = std::min<int64_t>(omp_get_max_threads(), work / kParallelMinWork);
-  if (threads <= 1) {
-    chunk(body, 0, n);
-    return;
-  }
-#pragma omp parallel num_threads(static_cast<int>(threads))
+int max_threads() { return omp_get_max_threads(); }
+
+void run_chunks(int64_t n, int64_t work, int threads, void (*chunk)(const void*, int64_t, int64_t),
+                const void* body) {
+  const auto team = static_cast<int>(std::min<int64_t>(threads, work / kParallelMinWork));
+#pragma omp parallel num_threads(team)
   {
     // The team may be smaller than asked for (nested regions, OMP_DYNAMIC).
     const int64_t parts = omp_get_num_threads();

@@ -28,10 +28,10 @@ float sum(const float* x, int64_t n) {
   if (n <= kSumBlock) return sum_lanes(x, n);
   std::vector<float> block_sums(static_cast<size_t>((n + kSumBlock - 1) / kSumBlock));
   const auto blocks = static_cast<int64_t>(block_sums.size());
-  detail::parallel_for(blocks, kSumBlock, [&](int64_t begin, int64_t end) {
+  detail::parallel_for(blocks, kSumBlock, [x, n, sums = block_sums.data()](int64_t begin,
+                                                                            int64_t end) {
     for (int64_t b = begin; b < end; ++b)
-      block_sums[static_cast<size_t>(b)] =
-          sum_lanes(x + b * kSumBlock, std::min(kSumBlock, n - b * kSumBlock));
+      sums[b] = sum_lanes(x + b * kSumBlock, std::min(kSumBlock, n - b * kSumBlock));
   });
   float total = 0.f;
   for (float s : block_sums) total += s;

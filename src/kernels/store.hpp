@@ -20,7 +20,7 @@ struct Destination {
 template <class F>
 void write(Destination d, int64_t n, F value_at) {
   if (d.data == nullptr) return;
-  detail::parallel_for(n, [&](int64_t begin, int64_t end) {
+  detail::parallel_for(n, [d, value_at](int64_t begin, int64_t end) {
     if (d.accumulate) {
       for (int64_t k = begin; k < end; ++k) d.data[k] += value_at(k);
     } else {

@@ -12,7 +12,7 @@ Tensor map(const Tensor& x, F f) {
   Tensor y = Tensor::empty(x.shape());
   const float* in = x.data();
   float* out = y.mutable_data();
-  detail::parallel_for(x.numel(), [&](int64_t begin, int64_t end) {
+  detail::parallel_for(x.numel(), [in, out, f](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) out[k] = f(in[k]);
   });
   return y;

@@ -33,9 +33,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = Tensor::empty(out_shape);  // [rows, out]
   float* yv = y.mutable_data();
   if (bias.defined())
-    detail::parallel_for(rows, out_features, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r)
-        std::copy_n(bias.data(), out_features, yv + r * out_features);
+    detail::parallel_for(rows, out_features, [b = bias.data(), yv, out_features](int64_t begin,
+                                                                                int64_t end) {
+      for (int64_t r = begin; r < end; ++r) std::copy_n(b, out_features, yv + r * out_features);
     });
   kernels::gemm(false, true, rows, out_features, in_features, x.data(), weight.data(),
                 bias.defined() ? 1.f : 0.f, yv);
@@ -57,9 +57,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
            if (sink.needs(2)) {  // db [out] = column sums of dY, each summed in row order
              GradSink::Target t = sink.target(2);
              if (!t.accumulate) std::fill_n(t.data, out_features, 0.f);
-             detail::parallel_for(out_features, rows, [&](int64_t begin, int64_t end) {
+             detail::parallel_for(out_features, rows, [db = t.data, gv, rows, out_features](
+                                                          int64_t begin, int64_t end) {
                for (int64_t r = 0; r < rows; ++r)
-                 for (int64_t j = begin; j < end; ++j) t.data[j] += gv[r * out_features + j];
+                 for (int64_t j = begin; j < end; ++j) db[j] += gv[r * out_features + j];
              });
            }
          });

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <type_traits>
 
 namespace actlab::detail {
 
@@ -16,29 +15,42 @@ namespace actlab::detail {
 // thread only above about this size (kernels/parallel.cpp says how).
 inline constexpr int64_t kParallelMinWork = int64_t{1} << 15;
 
-// Calls chunk(body, begin, end) for contiguous ranges that cover [0, n), one per thread.
-void run_chunks(int64_t n, int64_t work, void (*chunk)(void*, int64_t, int64_t), void* body);
+// The calling thread's thread count (actlab::num_threads()).
+int max_threads();
+
+// Calls chunk(body, begin, end) for contiguous ranges that cover [0, n), one per thread of up
+// to `threads`, each with at least kParallelMinWork of the `work`.
+void run_chunks(int64_t n, int64_t work, int threads, void (*chunk)(const void*, int64_t, int64_t),
+                const void* body);
 
 // body(begin, end) over [0, n), each index costing `work_per_index` units: on the calling
-// thread below 2 * kParallelMinWork in all, else split in up to num_threads() chunks of at
-// least kParallelMinWork each. Chunk boundaries fall on multiples of 16 (a 64-byte line of
-// floats). The body must not throw.
+// thread at 1 thread or below 2 * kParallelMinWork in all, else split in up to num_threads()
+// chunks of at least kParallelMinWork each, whose boundaries fall on multiples of 16 (a
+// 64-byte line of floats). The body must not throw. Each thread, the caller too, runs its
+// own copy of the body, whose address goes nowhere else: capture by value what its loop reads
+// (scalars, functors), and the compiler keeps them in registers as in a plain loop. Read
+// through a reference (or from a copy that escapes), a float might alias the floats the loop
+// writes, and the loop would stay scalar (8-10x slower).
 template <class Body>
-void parallel_for(int64_t n, int64_t work_per_index, Body&& body) {
-  if (n * work_per_index < 2 * kParallelMinWork) {
-    body(int64_t{0}, n);
+void parallel_for(int64_t n, int64_t work_per_index, const Body& body) {
+  const int threads = n * work_per_index < 2 * kParallelMinWork ? 1 : max_threads();
+  if (threads == 1) {
+    const Body local = body;
+    local(int64_t{0}, n);
     return;
   }
-  using B = std::remove_reference_t<Body>;
   run_chunks(
-      n, n * work_per_index,
-      [](void* b, int64_t begin, int64_t end) { (*static_cast<B*>(b))(begin, end); },
-      const_cast<void*>(static_cast<const void*>(&body)));
+      n, n * work_per_index, threads,
+      [](const void* b, int64_t begin, int64_t end) {
+        const Body local = *static_cast<const Body*>(b);
+        local(begin, end);
+      },
+      &body);
 }
 
 template <class Body>
-void parallel_for(int64_t n, Body&& body) {
-  parallel_for(n, 1, static_cast<Body&&>(body));
+void parallel_for(int64_t n, const Body& body) {
+  parallel_for(n, 1, body);
 }
 
 }  // namespace actlab::detail
