@@ -2,10 +2,14 @@
 // calling thread's OpenMP pool, the one OpenBLAS's OpenMP build runs matrix products on, and
 // its size is the calling thread's num_threads().
 //
-// kParallelMinWork: with the pool warm (its threads spinning after the previous region, as
-// within a training step), one parallel region costs about 1-2 us here; a cheap loop such as
-// an add moves about 4-8 floats per ns from cache on one core. A second thread saves
-// time once the loop takes a few microseconds: 2^15 floats per thread.
+// kParallelMinWork, measured on 2 cores (a throwaway program timing a loop serial and split in
+// two, sizes 2^10-2^22, interleaved): with libgomp's threads spin-waiting between regions (its
+// default), a region costs about 0.6 us; c = a + b breaks even at about 2^13-2^14 floats
+// (16384: 2.1 us serial, 1.7 split; 65536: 8.5 and 4.8), exact GELU at about 2^11. With
+// OMP_WAIT_POLICY=PASSIVE a region costs about 7 us (the sleeping thread is woken), and an add
+// breaks even only near 2^20. 2^15 per thread (a loop of 2^16 floats and more is split) keeps
+// the cheapest loops clear of a loss under the default; under the passive setting, which is
+// for machines whose cores are busy anyway, a split loop below 2^20 floats loses up to ~8 us.
 #include <omp.h>
 
 #include <algorithm>

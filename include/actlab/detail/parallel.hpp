@@ -10,9 +10,8 @@
 
 namespace actlab::detail {
 
-// The work (about one float read or written, per unit) below which a loop stays serial, and
-// the least each thread gets: measured on 2 cores, a cheap loop (an add) gains from a second
-// thread only above about this size (kernels/parallel.cpp says how).
+// The least work (about one float read or written per unit) each thread gets; a loop of less
+// than twice this stays serial. Measured in kernels/parallel.cpp.
 inline constexpr int64_t kParallelMinWork = int64_t{1} << 15;
 
 // The calling thread's thread count (actlab::num_threads()).
