@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "actlab/threads.hpp"
 #include "harness.hpp"
 #include "suites.hpp"
 #include "workloads.hpp"
@@ -262,7 +263,7 @@ const std::vector<std::pair<std::string, std::function<Suite()>>>& suites() {
 int main(int argc, char** argv) {
   using namespace bench;
   const Options opt = parse_args(argc, argv);
-  if (opt.threads) openblas_set_num_threads(*opt.threads);
+  if (opt.threads) actlab::set_num_threads(*opt.threads);
   try {
     if (opt.suite) {
       const Suite suite = find_suite(*opt.suite)();

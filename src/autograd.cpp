@@ -173,7 +173,9 @@ void GradSink::accumulate(int i, const Tensor& grad, bool may_take) {
   }
   float* dst = slot.mutable_data();
   const float* src = grad.data();
-  for (int64_t k = 0, n = grad.numel(); k < n; ++k) dst[k] += src[k];
+  detail::parallel_for(grad.numel(), [dst, src](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) dst[k] += src[k];
+  });
 }
 
 // ---- the backward walk ---------------------------------------------------------------------

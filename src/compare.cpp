@@ -18,7 +18,7 @@
 #include "actlab/detail/fields.hpp"
 #include "actlab/report.hpp"
 #include "actlab/serialize.hpp"
-#include "kernels/blas.hpp"
+#include "actlab/threads.hpp"
 
 namespace actlab {
 namespace {
@@ -254,12 +254,15 @@ CompareResult run_compare(const Sweep& sweep, int jobs,
                         data::TaskKind::regression;
   result.metric = accuracy ? "test_accuracy" : "test_loss";
   result.runs.resize(result.cells.size());
-  const int blas_threads = kernels::blas_threads();
-  kernels::set_blas_threads(1);
+  // Every cell trains on one thread (matrix products and loops alike), so its numbers are the
+  // same for any --jobs. OpenMP keeps the count per thread: each job thread sets its own, and
+  // this thread's, which runs jobs too, is put back afterwards.
+  const int threads = num_threads();
   std::atomic<size_t> done{0};
   std::mutex progress_lock;
   try {
     parallel_for(result.cells.size(), std::max(jobs, 1), [&](size_t i) {
+      set_num_threads(1);
       result.runs[i] = Trainer(result.cells[i].config).run();
       const size_t finished = ++done;
       if (progress) {
@@ -268,10 +271,10 @@ CompareResult run_compare(const Sweep& sweep, int jobs,
       }
     });
   } catch (...) {
-    kernels::set_blas_threads(blas_threads);
+    set_num_threads(threads);
     throw;
   }
-  kernels::set_blas_threads(blas_threads);
+  set_num_threads(threads);
 
   std::vector<std::string> order;
   std::map<std::string, std::vector<const TrainResult*>> members;

@@ -115,9 +115,9 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target) {
            const float* p = sp.data();
            const float* t = st.data();
            if (sink.needs(0))  // dpred = 2 (pred - target) / n
-             sink.target(0).write(n, [&](int64_t k) { return scale * (p[k] - t[k]); });
+             sink.target(0).write(n, [p, t, scale](int64_t k) { return scale * (p[k] - t[k]); });
            if (sink.needs(1))  // dtarget = -dpred
-             sink.target(1).write(n, [&](int64_t k) { return scale * (t[k] - p[k]); });
+             sink.target(1).write(n, [p, t, scale](int64_t k) { return scale * (t[k] - p[k]); });
          });
   return out;
 }
@@ -170,9 +170,11 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
            const float* xv = sx.data();
            const float* tv = st.data();
            if (sink.needs(0))  // dlogits = (sigmoid(x) - t) / n
-             sink.target(0).write(n, [&](int64_t k) { return scale * (sigmoid(xv[k]) - tv[k]); });
+             sink.target(0).write(n, [xv, tv, scale](int64_t k) {
+               return scale * (sigmoid(xv[k]) - tv[k]);
+             });
            if (sink.needs(1))  // dtargets = -x / n
-             sink.target(1).write(n, [&](int64_t k) { return -scale * xv[k]; });
+             sink.target(1).write(n, [xv, scale](int64_t k) { return -scale * xv[k]; });
          });
   return out;
 }

@@ -9,6 +9,8 @@
 #include <cctype>
 #include <cmath>
 
+#include "actlab/detail/parallel.hpp"
+
 namespace actlab::optim {
 
 // ---- Optimizer -----------------------------------------------------------------------------
@@ -93,16 +95,21 @@ void SGD::update(size_t i, float* p, const float* g, int64_t n) {
   const float lr = this->lr();
   const float wd = decays(i) ? weight_decay_ : 0.f;
   if (momentum_ == 0.f) {
-    for (int64_t k = 0; k < n; ++k) p[k] -= lr * (g[k] + wd * p[k]);
+    detail::parallel_for(n, [p, g, lr, wd](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) p[k] -= lr * (g[k] + wd * p[k]);
+    });
     return;
   }
   const float mu = momentum_;
   float* buf = momentum_buffer_[i].mutable_data();
-  for (int64_t k = 0; k < n; ++k) {
-    const float d = g[k] + wd * p[k];
-    buf[k] = mu * buf[k] + d;
-    p[k] -= lr * (nesterov_ ? d + mu * buf[k] : buf[k]);
-  }
+  detail::parallel_for(n, [p, g, buf, lr, wd, mu, nesterov = nesterov_](int64_t begin,
+                                                                        int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      const float d = g[k] + wd * p[k];
+      buf[k] = mu * buf[k] + d;
+      p[k] -= lr * (nesterov ? d + mu * buf[k] : buf[k]);
+    }
+  });
 }
 
 // ---- Adam and AdamW ------------------------------------------------------------------------
@@ -155,14 +162,16 @@ void Adam::update(size_t i, float* p, const float* g, int64_t n) {
   const float eps = eps_;
   float* m = exp_avg_[i].mutable_data();
   float* v = exp_avg_sq_[i].mutable_data();
-  for (int64_t k = 0; k < n; ++k) {
-    const float gk = g[k] + l2 * p[k];
-    m[k] = b1 * m[k] + one_minus_b1 * gk;
-    v[k] = b2 * v[k] + one_minus_b2 * gk * gk;
-    // eps is added after the bias correction of sqrt(v), exactly where PyTorch adds it.
-    const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;
-    p[k] = p[k] * decay - step_size * m[k] / denom;
-  }
+  detail::parallel_for(n, [=](int64_t begin, int64_t end) {  // copies of the step's scalars
+    for (int64_t k = begin; k < end; ++k) {
+      const float gk = g[k] + l2 * p[k];
+      m[k] = b1 * m[k] + one_minus_b1 * gk;
+      v[k] = b2 * v[k] + one_minus_b2 * gk * gk;
+      // eps is added after the bias correction of sqrt(v), exactly where PyTorch adds it.
+      const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;
+      p[k] = p[k] * decay - step_size * m[k] / denom;
+    }
+  });
 }
 
 // ---- clip_grad_norm ------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-// Thread settings: OpenBLAS's thread count, from code or from ACTLAB_NUM_THREADS.
+// Thread settings: the OpenMP thread count of the calling thread, which OpenBLAS's OpenMP build
+// and kernels/parallel.cpp both follow, from code or from ACTLAB_NUM_THREADS.
 #include "actlab/threads.hpp"
 
 #include <fmt/format.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,10 +16,11 @@ namespace actlab {
 
 void set_num_threads(int n) {
   if (n < 1) throw Error(fmt::format("set_num_threads: expected at least 1 thread, got {}", n));
-  kernels::set_blas_threads(n);
+  omp_set_num_threads(n);        // this thread's OpenMP team: parallel loops and matrix products
+  kernels::set_blas_threads(n);  // OpenBLAS's own count, which its OpenMP build keeps in step
 }
 
-int num_threads() { return kernels::blas_threads(); }
+int num_threads() { return omp_get_max_threads(); }
 
 bool apply_num_threads_from_env() {
   const char* value = std::getenv("ACTLAB_NUM_THREADS");

@@ -30,6 +30,7 @@
 #include <optional>
 #include <utility>
 
+#include "actlab/detail/parallel.hpp"
 #include "actlab/tensor.hpp"
 
 namespace actlab {
@@ -99,14 +100,18 @@ class GradSink {
     float* data;      // laid out as the input (its shape, row-major)
     bool accumulate;  // true: add to what is there; false: assign (the buffer is uninitialised)
 
-    // Writes value_at(k), or adds it when accumulating, for k in [0, n).
+    // Writes value_at(k), or adds it when accumulating, for k in [0, n). A large n is split
+    // over the threads (detail/parallel.hpp): value_at must only read, and is best a closure
+    // that holds copies of the scalars it uses (captured by value).
     template <class F>
     void write(int64_t n, F value_at) const {
-      if (accumulate) {
-        for (int64_t k = 0; k < n; ++k) data[k] += value_at(k);
-      } else {
-        for (int64_t k = 0; k < n; ++k) data[k] = value_at(k);
-      }
+      detail::parallel_for(n, [out = data, add = accumulate, value_at](int64_t begin, int64_t end) {
+        if (add) {
+          for (int64_t k = begin; k < end; ++k) out[k] += value_at(k);
+        } else {
+          for (int64_t k = begin; k < end; ++k) out[k] = value_at(k);
+        }
+      });
     }
   };
 

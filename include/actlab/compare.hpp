@@ -74,7 +74,7 @@ struct CompareResult {
 };
 
 // Trains every cell, `jobs` at a time on threads. Each cell's result depends only on its config
-// (OpenBLAS runs single-threaded in sweeps), so any `jobs` gives the same numbers.
+// (each cell trains on one thread, set_num_threads(1)), so any `jobs` gives the same numbers.
 CompareResult run_compare(const Sweep& sweep, int jobs = 1,
                           const std::function<void(size_t done, size_t total)>& progress = {});
 

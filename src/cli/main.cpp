@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "actlab 0.1.0");
   int threads = 0;
   app.add_option("--threads", threads,
-                 "threads for matrix products (default: ACTLAB_NUM_THREADS, else OpenBLAS's)")
+                 "threads for matrix products and large elementwise loops, one OpenMP pool "
+                 "(default: ACTLAB_NUM_THREADS, else OpenMP's: OMP_NUM_THREADS or the core count)")
       ->check(CLI::Range(1, 1024));
   std::vector<std::unique_ptr<Command>> commands = make_commands();
   std::vector<std::pair<CLI::App*, Command*>> subcommands;

@@ -11,7 +11,7 @@ namespace actlab::kernels {
 void gemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, const float* a,
           const float* b, float beta, float* c);
 
-// OpenBLAS's thread count.
+// OpenBLAS's thread count (its OpenMP build also follows the calling thread's OpenMP count).
 void set_blas_threads(int n);
 int blas_threads();
 

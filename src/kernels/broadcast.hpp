@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "actlab/detail/parallel.hpp"
 #include "actlab/tensor.hpp"
 
 namespace actlab::kernels {
@@ -46,12 +47,15 @@ void for_each_row(const Shape& out, const int64_t* sa, const int64_t* sb, Row&& 
   }
 }
 
-// out = f(a, b) elementwise, a and b broadcast to out_shape.
+// out = f(a, b) elementwise, a and b broadcast to out_shape (split over the threads when they
+// all have one shape and it is large).
 template <class F>
 void binary(const float* a, const Shape& a_shape, const float* b, const Shape& b_shape, float* out,
             const Shape& out_shape, F f) {
   if (a_shape == out_shape && b_shape == out_shape) {
-    for (int64_t i = 0, n = out_shape.numel(); i < n; ++i) out[i] = f(a[i], b[i]);
+    detail::parallel_for(out_shape.numel(), [a, b, out, f](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) out[i] = f(a[i], b[i]);
+    });
     return;
   }
   int64_t sa[Shape::kMaxDims];

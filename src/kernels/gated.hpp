@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "actlab/detail/parallel.hpp"
 #include "kernels/store.hpp"
 
 namespace actlab::kernels {
@@ -13,7 +14,9 @@ namespace actlab::kernels {
 template <class Act>
 void gated_forward(Act act, const float* __restrict gate, const float* __restrict up,
                    int64_t n, float* __restrict out) {
-  for (int64_t k = 0; k < n; ++k) out[k] = act(gate[k]) * up[k];
+  detail::parallel_for(n, [act, gate, up, out](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) out[k] = act(gate[k]) * up[k];
+  });
 }
 
 // d_gate and d_up may each be unwanted (null data), fresh or accumulating, and may even be the
@@ -25,10 +28,12 @@ void gated_backward(Act act, const float* g, const float* gate, const float* up,
                     Destination d_gate, Destination d_up) {
   with_mode(d_gate, [&](auto gate_mode) {
     with_mode(d_up, [&](auto up_mode) {
-      for (int64_t k = 0; k < n; ++k) {
-        store<decltype(gate_mode)::value>(d_gate.data, k, g[k] * up[k] * act.derivative(gate[k]));
-        store<decltype(up_mode)::value>(d_up.data, k, g[k] * act(gate[k]));
-      }
+      detail::parallel_for(n, [act, g, gate, up, d_gate, d_up](int64_t begin, int64_t end) {
+        for (int64_t k = begin; k < end; ++k) {
+          store<decltype(gate_mode)::value>(d_gate.data, k, g[k] * up[k] * act.derivative(gate[k]));
+          store<decltype(up_mode)::value>(d_up.data, k, g[k] * act(gate[k]));
+        }
+      });
     });
   });
 }

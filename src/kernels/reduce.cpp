@@ -3,10 +3,14 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
+
+#include "actlab/detail/parallel.hpp"
 
 namespace actlab::kernels {
+namespace {
 
-float sum(const float* x, int64_t n) {
+float sum_lanes(const float* x, int64_t n) {
   constexpr int kLanes = 8;
   float partial[kLanes] = {};
   int64_t k = 0;
@@ -15,6 +19,22 @@ float sum(const float* x, int64_t n) {
   float total = 0.f;
   for (; k < n; ++k) total += x[k];
   for (float p : partial) total += p;
+  return total;
+}
+
+}  // namespace
+
+float sum(const float* x, int64_t n) {
+  if (n <= kSumBlock) return sum_lanes(x, n);
+  std::vector<float> block_sums(static_cast<size_t>((n + kSumBlock - 1) / kSumBlock));
+  const auto blocks = static_cast<int64_t>(block_sums.size());
+  detail::parallel_for(blocks, kSumBlock, [x, n, sums = block_sums.data()](int64_t begin,
+                                                                            int64_t end) {
+    for (int64_t b = begin; b < end; ++b)
+      sums[b] = sum_lanes(x + b * kSumBlock, std::min(kSumBlock, n - b * kSumBlock));
+  });
+  float total = 0.f;
+  for (float s : block_sums) total += s;
   return total;
 }
 

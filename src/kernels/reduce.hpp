@@ -6,7 +6,10 @@
 
 namespace actlab::kernels {
 
-// Sum of x[0..n), with eight independent partial sums (vectorisable, deterministic).
+// Sum of x[0..n), with eight independent partial sums (vectorisable, deterministic). Beyond
+// kSumBlock elements: the sums of blocks of kSumBlock, taken on the threads, added in order,
+// so the result is the same for any thread count.
+inline constexpr int64_t kSumBlock = int64_t{1} << 16;
 float sum(const float* x, int64_t n);
 
 // Largest of x[0..n) (-inf when n = 0; NaN when any element is NaN), with sixteen

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "actlab/detail/parallel.hpp"
+
 namespace actlab::kernels {
 
 // Where a loop writes one of its results; a null `data` means the result is not wanted.
@@ -14,15 +16,17 @@ struct Destination {
   bool accumulate = false;
 };
 
-// data[k] = (or +=) value_at(k) for k in [0, n).
+// data[k] = (or +=) value_at(k) for k in [0, n), split over the threads when n is large.
 template <class F>
 void write(Destination d, int64_t n, F value_at) {
   if (d.data == nullptr) return;
-  if (d.accumulate) {
-    for (int64_t k = 0; k < n; ++k) d.data[k] += value_at(k);
-  } else {
-    for (int64_t k = 0; k < n; ++k) d.data[k] = value_at(k);
-  }
+  detail::parallel_for(n, [d, value_at](int64_t begin, int64_t end) {
+    if (d.accumulate) {
+      for (int64_t k = begin; k < end; ++k) d.data[k] += value_at(k);
+    } else {
+      for (int64_t k = begin; k < end; ++k) d.data[k] = value_at(k);
+    }
+  });
 }
 
 // For loops that fill several destinations at once: `with_mode(d, body)` calls body with the

@@ -43,7 +43,7 @@ Tensor unary(const char* name, const Tensor& x, Forward f, bool derivative_uses_
          [s = save(derivative_uses_output ? out : x), df](const Tensor& g, GradSink& sink) {
            const float* gv = g.data();
            const float* sv = s.data();
-           sink.target(0).write(g.numel(), [&](int64_t k) { return gv[k] * df(sv[k]); });
+           sink.target(0).write(g.numel(), [gv, sv, df](int64_t k) { return gv[k] * df(sv[k]); });
          });
   return out;
 }
@@ -98,7 +98,7 @@ Tensor div(const Tensor& x, float s) {
   Tensor out = ops::map(x, [s](float v) { return v / s; });
   record("div_scalar", out, {x}, [s](const Tensor& g, GradSink& sink) {
     const float* gv = g.data();
-    sink.target(0).write(g.numel(), [&](int64_t k) { return gv[k] / s; });
+    sink.target(0).write(g.numel(), [gv, s](int64_t k) { return gv[k] / s; });
   });
   return out;
 }

@@ -1,6 +1,7 @@
 // Helpers shared by the elementwise ops: map a function over a tensor into a new one.
 #pragma once
 
+#include "actlab/detail/parallel.hpp"
 #include "actlab/tensor.hpp"
 
 namespace actlab::ops {
@@ -11,7 +12,9 @@ Tensor map(const Tensor& x, F f) {
   Tensor y = Tensor::empty(x.shape());
   const float* in = x.data();
   float* out = y.mutable_data();
-  for (int64_t k = 0, n = x.numel(); k < n; ++k) out[k] = f(in[k]);
+  detail::parallel_for(x.numel(), [in, out, f](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) out[k] = f(in[k]);
+  });
   return y;
 }
 

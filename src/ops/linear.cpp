@@ -33,8 +33,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = Tensor::empty(out_shape);  // [rows, out]
   float* yv = y.mutable_data();
   if (bias.defined())
-    for (int64_t r = 0; r < rows; ++r)
-      std::copy_n(bias.data(), out_features, yv + r * out_features);
+    detail::parallel_for(rows, out_features, [b = bias.data(), yv, out_features](int64_t begin,
+                                                                                int64_t end) {
+      for (int64_t r = begin; r < end; ++r) std::copy_n(b, out_features, yv + r * out_features);
+    });
   kernels::gemm(false, true, rows, out_features, in_features, x.data(), weight.data(),
                 bias.defined() ? 1.f : 0.f, yv);
 
@@ -55,11 +57,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
              kernels::gemm(false, false, rows, in_features, out_features, gv, sw.data(),
                            t.accumulate ? 1.f : 0.f, t.data);
            }
-           if (sink.needs(2)) {  // db [out] = column sums of dY
+           if (sink.needs(2)) {  // db [out] = column sums of dY, each summed in row order
              GradSink::Target t = sink.target(2);
              if (!t.accumulate) std::fill_n(t.data, out_features, 0.f);
-             for (int64_t r = 0; r < rows; ++r)
-               for (int64_t j = 0; j < out_features; ++j) t.data[j] += gv[r * out_features + j];
+             detail::parallel_for(out_features, rows, [db = t.data, gv, rows, out_features](
+                                                          int64_t begin, int64_t end) {
+               for (int64_t r = 0; r < rows; ++r)
+                 for (int64_t j = begin; j < end; ++j) db[j] += gv[r * out_features + j];
+             });
            }
          });
   return y;

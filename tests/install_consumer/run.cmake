@@ -14,3 +14,9 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install_consumer -B ${WORK_DIR}/buil
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
 run(${WORK_DIR}/build/custom_layer)
+# The installed command line finds OpenBLAS's OpenMP build too (its RUNPATH names the directory,
+# as the plain libopenblas.so.0 is the pthread build whenever both are installed).
+execute_process(COMMAND ldd ${WORK_DIR}/prefix/bin/actlab OUTPUT_VARIABLE libraries)
+if(NOT libraries MATCHES "libopenblas[.]so[.]0 => [^\n]*/openblas-openmp/")
+  message(FATAL_ERROR "the installed actlab does not load OpenBLAS's OpenMP build:\n${libraries}")
+endif()
