@@ -147,14 +147,16 @@ TEST_CASE("bad options name the option", "[vanishing][errors]") {
 
 TEST_CASE("a 30-layer ReLU net trains with He init and stalls with gain-1 Xavier",
           "[vanishing][train]") {
-  // He et al. 2015, small: width 32, 200 full-batch SGD steps, one seed (about a second).
+  // He et al. 2015, small: width 32, 400 full-batch SGD steps, one seed (about two seconds).
+  // Until about step 300, He's loss still spikes, so where it stands at a given step there
+  // depends on the build's float rounding; by 400 it has settled near 0.01 in every build.
   VanishingOptions options;
   options.depth = 30;
   options.width = 32;
   options.activations = {"relu"};
   options.inits = {"he", "xavier"};
   options.seeds = 1;
-  options.train_steps = 200;
+  options.train_steps = 400;
   const VanishingResult r = vanishing_gradients(options);
   REQUIRE(r.nets.size() == 2);
   const VanishingNet& he = r.nets[0];
@@ -172,7 +174,7 @@ TEST_CASE("a 30-layer ReLU net trains with He init and stalls with gain-1 Xavier
 
   // Trained, He's loss falls from a coin flip's ln 2; Xavier's stays there.
   REQUIRE(he.loss_curve.size() == 50);
-  CHECK(he.loss_curve.back().step == 200);
+  CHECK(he.loss_curve.back().step == 400);
   CHECK(he.loss_curve.back().train_loss < 0.5);
   for (const LossPoint& p : xavier.loss_curve) CHECK(std::abs(p.train_loss - std::log(2.0)) < 2e-3);
 }
