@@ -17,26 +17,26 @@ namespace actlab::kernels {
 
 // 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below, with e^-|x| that cannot overflow: no
 // NaN anywhere, and relative accuracy down into the subnormals (x = -103).
-inline float sigmoid(float x) {
+ACTLAB_ALWAYS_INLINE float sigmoid(float x) {
   const float z = fastmath::exp(-std::abs(x));
   const float r = 1.f / (1.f + z);
   return x >= 0.f ? r : z * r;
 }
 
 // log(1 + e^x) without overflow: max(x, 0) + log(1 + e^-|x|).
-inline float log1p_exp(float x) {
+ACTLAB_ALWAYS_INLINE float log1p_exp(float x) {
   return std::max(x, 0.f) + fastmath::log1p(fastmath::exp(-std::abs(x)));
 }
 
 struct Relu {
-  float operator()(float x) const { return x < 0.f ? 0.f : x; }  // keeps NaN
-  float derivative(float x) const { return x > 0.f ? 1.f : 0.f; }
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const { return x < 0.f ? 0.f : x; }  // keeps NaN
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const { return x > 0.f ? 1.f : 0.f; }
 };
 
 struct LeakyRelu {
   float negative_slope;
-  float operator()(float x) const { return x > 0.f ? x : x * negative_slope; }
-  float derivative(float x) const { return x > 0.f ? 1.f : negative_slope; }
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const { return x > 0.f ? x : x * negative_slope; }
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const { return x > 0.f ? 1.f : negative_slope; }
 };
 
 // PyTorch's ELU family: scale * x for x > 0, else scale * alpha * expm1(input_scale * x).
@@ -45,10 +45,10 @@ struct Elu {
   float alpha;
   float scale = 1.f;
   float input_scale = 1.f;
-  float operator()(float x) const {
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const {
     return x > 0.f ? scale * x : scale * alpha * fastmath::expm1(input_scale * x);
   }
-  float derivative(float x) const {
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const {
     return x > 0.f ? scale : scale * alpha * input_scale * fastmath::exp(input_scale * x);
   }
 };
@@ -67,8 +67,8 @@ struct Gelu {
     const float q = 0.5f * fastmath::erfc_nonnegative(0.707106781f * std::abs(x), gaussian_x);
     return x < 0.f ? q : 1.f - q;
   }
-  float operator()(float x) const { return x * cdf(x, gaussian(x)); }
-  float derivative(float x) const {
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const { return x * cdf(x, gaussian(x)); }
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const {
     const float e = gaussian(x);
     return cdf(x, e) + x * 0.398942280f * e;
   }
@@ -78,8 +78,8 @@ struct Gelu {
 // x^3), computed as x sigmoid(2u) (the same function) so that it does not cancel for x < 0.
 struct GeluTanh {
   static float two_u(float x) { return 1.59576912f * (x + 0.044715f * x * x * x); }
-  float operator()(float x) const { return x * sigmoid(two_u(x)); }
-  float derivative(float x) const {
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const { return x * sigmoid(two_u(x)); }
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const {
     const float s = sigmoid(two_u(x));
     const float du = 1.59576912f * (1.f + 3.f * 0.044715f * x * x);
     return s + x * s * (1.f - s) * du;
@@ -87,8 +87,8 @@ struct GeluTanh {
 };
 
 struct Silu {
-  float operator()(float x) const { return x * sigmoid(x); }
-  float derivative(float x) const {
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const { return x * sigmoid(x); }
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const {
     const float s = sigmoid(x);
     return s * (1.f + x * (1.f - s));
   }
@@ -102,11 +102,11 @@ struct Mish {
     const float e = fastmath::exp(std::min(x, 20.f));
     return e * (e + 2.f);
   }
-  float operator()(float x) const {
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const {
     const float n = n_of(x);
     return x > 20.f ? x : x * n / (n + 2.f);
   }
-  float derivative(float x) const {
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const {
     const float n = n_of(x);
     const float d = n + 2.f;
     const float sig = sigmoid(x);
@@ -118,39 +118,39 @@ struct Mish {
 struct Softplus {
   float beta;
   float threshold;
-  float operator()(float x) const {
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const {
     const float z = beta * x;
     return z > threshold ? x : log1p_exp(z) / beta;
   }
-  float derivative(float x) const {
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const {
     const float z = beta * x;
     return z > threshold ? 1.f : sigmoid(z);
   }
 };
 
 struct Sigmoid {
-  float operator()(float x) const { return sigmoid(x); }
-  float derivative(float x) const { return derivative_from_output(sigmoid(x)); }
-  float derivative_from_output(float y) const { return y * (1.f - y); }
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const { return sigmoid(x); }
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const { return derivative_from_output(sigmoid(x)); }
+  ACTLAB_ALWAYS_INLINE float derivative_from_output(float y) const { return y * (1.f - y); }
 };
 
 struct Tanh {
-  float operator()(float x) const { return fastmath::tanh(x); }
-  float derivative(float x) const { return derivative_from_output(fastmath::tanh(x)); }
-  float derivative_from_output(float y) const { return 1.f - y * y; }
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const { return fastmath::tanh(x); }
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const { return derivative_from_output(fastmath::tanh(x)); }
+  ACTLAB_ALWAYS_INLINE float derivative_from_output(float y) const { return 1.f - y * y; }
 };
 
 // x relu6(x + 3) / 6; the derivative is PyTorch's: 0 below -3, x / 3 + 1/2 up to 3 (both
 // ends included), 1 above.
 struct Hardswish {
-  float operator()(float x) const { return x * std::clamp(x + 3.f, 0.f, 6.f) / 6.f; }
-  float derivative(float x) const { return x < -3.f ? 0.f : (x <= 3.f ? x / 3.f + 0.5f : 1.f); }
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const { return x * std::clamp(x + 3.f, 0.f, 6.f) / 6.f; }
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const { return x < -3.f ? 0.f : (x <= 3.f ? x / 3.f + 0.5f : 1.f); }
 };
 
 // log sigmoid(x) = -log(1 + e^-x).
 struct LogSigmoid {
-  float operator()(float x) const { return -log1p_exp(-x); }
-  float derivative(float x) const { return sigmoid(-x); }
+  ACTLAB_ALWAYS_INLINE float operator()(float x) const { return -log1p_exp(-x); }
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const { return sigmoid(-x); }
 };
 
 }  // namespace actlab::kernels

@@ -18,19 +18,25 @@
 #include <cstdint>
 #include <limits>
 
+// The scalar functions that elementwise loops call per element, forced inline: a loop
+// vectorises only with them inlined, and GCC's inliner gives up inside large loop bodies (a
+// gated block's backward, wrapped in a parallel_for body, called sigmoid per element and
+// made W5's step 20% slower).
+#define ACTLAB_ALWAYS_INLINE inline __attribute__((always_inline))
+
 namespace actlab::fastmath {
 namespace detail {
 
 // c[0] + c[1] x + ... + c[N-1] x^(N-1) by Horner's rule.
 template <size_t N>
-inline float polynomial(float x, const float (&c)[N]) {
+ACTLAB_ALWAYS_INLINE float polynomial(float x, const float (&c)[N]) {
   float p = c[N - 1];
   for (size_t i = N - 1; i-- > 0;) p = p * x + c[i];
   return p;
 }
 
 // a b + c, rounded once where the CPU has FMA (without it std::fma would be a slow libm call).
-inline float multiply_add(float a, float b, float c) {
+ACTLAB_ALWAYS_INLINE float multiply_add(float a, float b, float c) {
 #ifdef __FMA__
   return std::fma(a, b, c);
 #else
@@ -39,7 +45,7 @@ inline float multiply_add(float a, float b, float c) {
 }
 
 // 2^n for n in [-126, 127], built from its exponent bits.
-inline float pow2(int32_t n) { return std::bit_cast<float>((n + 127) << 23); }
+ACTLAB_ALWAYS_INLINE float pow2(int32_t n) { return std::bit_cast<float>((n + 127) << 23); }
 
 // e^x = 2^n (1 + em1), where x = n ln2 + r and em1 = expm1(r), |r| <= ln2 / 2 (Cody and
 // Waite's reduction: ln2 in two parts, the first with few enough bits that n * ln2_hi is
@@ -52,7 +58,7 @@ struct ExpParts {
   float scale_b;
 };
 
-inline ExpParts exp_parts(float x) {
+ACTLAB_ALWAYS_INLINE ExpParts exp_parts(float x) {
   constexpr float kLog2e = 1.44269504f;
   constexpr float kLn2Hi = 0.693359375f;  // 355 / 512
   constexpr float kLn2Lo = -2.12194440e-4f;
@@ -73,13 +79,13 @@ inline ExpParts exp_parts(float x) {
 
 }  // namespace detail
 
-inline float exp(float x) {
+ACTLAB_ALWAYS_INLINE float exp(float x) {
   const detail::ExpParts p = detail::exp_parts(x);
   return (1.f + p.em1) * p.scale_a * p.scale_b;
 }
 
 // e^x - 1, accurate to a few ulp also where e^x is close to 1.
-inline float expm1(float x) {
+ACTLAB_ALWAYS_INLINE float expm1(float x) {
   const detail::ExpParts p = detail::exp_parts(x);
   // 2^n em1 + (2^n - 1) rounds once at the end. Once n > 24 the 1 is below e^x's ulp, and
   // e^x itself is the answer (2^n alone may overflow there while e^x does not).
@@ -90,7 +96,7 @@ inline float expm1(float x) {
 }
 
 // log(1 + u) for u >= -1 (NaN below), accurate also for tiny u.
-inline float log1p(float u) {
+ACTLAB_ALWAYS_INLINE float log1p(float u) {
   constexpr float kLn2 = 0.693147181f;
   constexpr float kAtanh[] = {0.666667759f, 0.399775863f, 0.298706859f};
   constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -111,7 +117,7 @@ inline float log1p(float u) {
   return w > 0.f ? finite_or_nan : at_or_below_zero;
 }
 
-inline float tanh(float x) {
+ACTLAB_ALWAYS_INLINE float tanh(float x) {
   // tanh|x| = e / (e + 2) with e = expm1(2|x|): no cancellation near 0. Beyond |x| = 9 tanh
   // rounds to 1 in float32, and the clamp keeps e finite.
   const float e = expm1(2.f * std::min(std::abs(x), 9.f));
@@ -126,7 +132,7 @@ constexpr float kErfSwitch = 1.f;
 
 // erf(x) = x (c0 + P(x^2)) for |x| < kErfSwitch, with c0 = 2/sqrt(pi) rounded to float32
 // and P(0) its rounding error (alone it would cost half an ulp).
-inline float erf_small(float x) {
+ACTLAB_ALWAYS_INLINE float erf_small(float x) {
   constexpr float kC0 = 1.12837923f;
   constexpr float kP[] = {-6.00036429e-08f, -0.37612626f,     0.112835862f,   -0.0268538371f,
                           0.00518834777f,   -0.000801016286f, 7.85315351e-05f};
@@ -140,7 +146,7 @@ inline float erf_small(float x) {
 // to x^2 * 6e-8 relative (5e-6 at x = 9): e^(-scale hi) (1 - scale lo). Without FMA lo is 0.
 // |x| is clamped to 20, where the result is already 0: an x^2 that overflows would make lo
 // infinite and the result NaN.
-inline float exp_minus_square(float x, float scale = 1.f) {
+ACTLAB_ALWAYS_INLINE float exp_minus_square(float x, float scale = 1.f) {
   const float a = std::min(std::abs(x), 20.f);  // keeps NaN
   const float hi = a * a;
   const float lo = detail::multiply_add(a, a, -hi);
@@ -152,7 +158,7 @@ inline float exp_minus_square(float x, float scale = 1.f) {
 // too, as GELU's derivative does for the normal pdf, compute it once): t e^(-a^2) R(t) with
 // t = 2 / (2 + a), one polynomial for the whole range, so that loops over it run no second
 // branch. Fitted up to a = 10.2; beyond it e^(-a^2) is 0 in float32, and so is the result.
-inline float erfc_nonnegative(float a, float exp_minus_a_squared) {
+ACTLAB_ALWAYS_INLINE float erfc_nonnegative(float a, float exp_minus_a_squared) {
   constexpr float kR[] = {0.282086045f, 0.282381803f, 0.243056923f,  0.202870533f, -0.0270557273f,
                           0.27868557f,  -0.487735331f, 0.284831107f, -0.0591209643f};
   const float t = 2.f / (2.f + a);
@@ -160,14 +166,14 @@ inline float erfc_nonnegative(float a, float exp_minus_a_squared) {
 }
 
 // Odd exactly: computed for |x|, then given x's sign (also erf(-0) = -0).
-inline float erf(float x) {
+ACTLAB_ALWAYS_INLINE float erf(float x) {
   const float a = std::abs(x);
   const float tail = 1.f - erfc_nonnegative(a, exp_minus_square(a));
   return std::copysign(a < detail::kErfSwitch ? detail::erf_small(a) : tail, x);
 }
 
 // 1 - erf(x), with relative accuracy in the tail (where 1 - erf(x) would cancel).
-inline float erfc(float x) {
+ACTLAB_ALWAYS_INLINE float erfc(float x) {
   const float a = std::abs(x);
   const float tail = erfc_nonnegative(a, exp_minus_square(a));
   return x < 0.f ? 2.f - tail : tail;
