@@ -13,6 +13,7 @@
 
 #include "actlab/actlab.hpp"
 #include "actlab/config.hpp"
+#include "actlab/threads.hpp"
 #include "actlab/train.hpp"
 
 using namespace actlab;
@@ -40,7 +41,10 @@ struct Trained {
   std::vector<std::vector<float>> parameters;
 };
 
+// Trains on the calling thread with one thread for matrix products and loops: whether OpenBLAS
+// splits a product, and so its bits, may depend on the thread count and the CPU.
 Trained train(const Config& config) {
+  set_num_threads(1);
   Trainer trainer(config);
   Trained t{trainer.run(), {}};
   for (const Tensor& p : trainer.model().parameters()) t.parameters.push_back(p.to_vector());
@@ -63,6 +67,7 @@ void check_same(const Trained& concurrent, const Trained& sequential) {
 
 // d/dW sum(act(x W^T + b)) for fixed x, W, b: the activation's module comes from the registry.
 std::vector<float> activation_gradient(const std::string& activation) {
+  set_num_threads(1);
   Generator gen(11);
   const Tensor x = Tensor::randn({32, 8}, gen);
   const Tensor w = Tensor::randn({16, 8}, gen).set_requires_grad(true);
