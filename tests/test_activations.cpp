@@ -101,7 +101,7 @@ TEST_CASE("activations match PyTorch's values and gradients on every reference c
     ++cases;
   }
   CHECK(cases == static_cast<int>(data["cases"].size()));
-  CHECK(cases == 89);  // every case of the file, none skipped
+  CHECK(cases == 90);  // every case of the file, none skipped
 }
 
 TEST_CASE("an activation's backward writes dx over a gradient nothing else holds", "[activations]") {
@@ -241,9 +241,11 @@ TEST_CASE("derivatives at the kinks follow PyTorch", "[activations][kinks]") {
   CHECK(slopes([](auto& x) { return selu(x); }, {0.f, 1e-6f})[0] ==
         Approx(1.6732632423543772 * 1.0507009873554805));
   CHECK(slopes([](auto& x) { return selu(x); }, {1e-6f})[0] == Approx(1.0507009873554805));
-  // hardswish: PyTorch's backward takes x / 3 + 1/2 on [-3, 3], both ends included.
-  CHECK(slopes([](auto& x) { return hardswish(x); }, {-3.001f, -3.f, 0.f, 3.f, 3.001f}) ==
-        std::vector<float>{0.f, -0.5f, 0.5f, 1.5f, 1.f});
+  // hardswish: the documented pieces, 0 for x <= -3, x / 3 + 1/2 between, 1 for x >= 3, so
+  // both knees take the outer piece's slope (as current PyTorch; 1.13 gave -0.5 and 1.5).
+  CHECK(slopes([](auto& x) { return hardswish(x); },
+               {-3.001f, -3.f, -2.999f, 0.f, 2.999f, 3.f, 3.001f}) ==
+        std::vector<float>{0.f, 0.f, -2.999f / 3.f + 0.5f, 0.5f, 2.999f / 3.f + 0.5f, 1.f, 1.f});
   // softplus is the identity only strictly above its threshold (beta x > threshold).
   Tensor at_threshold = T({1.f, 1.001f}, {2}, true);
   const Tensor sp = softplus(at_threshold, 1.f, 1.f);

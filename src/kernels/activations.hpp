@@ -4,7 +4,7 @@
 // ops, the fused gated kernel and fused bias+activation all inline these into plain loops
 // that the compiler vectorises, so each function here is branch-free float math (fastmath.hpp
 // for exp, erf and friends). Kinks and edges follow PyTorch: relu'(0) = 0,
-// leaky_relu'(0) = negative_slope, elu'(0) = alpha, hardswish'(+-3) as its backward kernel;
+// leaky_relu'(0) = negative_slope, elu'(0) = alpha, hardswish'(-3) = 0 and hardswish'(3) = 1;
 // NaN inputs give NaN outputs.
 #pragma once
 
@@ -140,11 +140,11 @@ struct Tanh {
   ACTLAB_ALWAYS_INLINE float derivative_from_output(float y) const { return 1.f - y * y; }
 };
 
-// x relu6(x + 3) / 6; the derivative is PyTorch's: 0 below -3, x / 3 + 1/2 up to 3 (both
-// ends included), 1 above.
+// x relu6(x + 3) / 6. The derivative follows PyTorch's documented piecewise definition (0 for
+// x <= -3, x (x + 3) / 6 inside, x for x >= 3), as current PyTorch does: f'(-3) = 0, f'(3) = 1.
 struct Hardswish {
   ACTLAB_ALWAYS_INLINE float operator()(float x) const { return x * std::clamp(x + 3.f, 0.f, 6.f) / 6.f; }
-  ACTLAB_ALWAYS_INLINE float derivative(float x) const { return x < -3.f ? 0.f : (x <= 3.f ? x / 3.f + 0.5f : 1.f); }
+  ACTLAB_ALWAYS_INLINE float derivative(float x) const { return x <= -3.f ? 0.f : (x < 3.f ? x / 3.f + 0.5f : 1.f); }
 };
 
 // log sigmoid(x) = -log(1 + e^-x).

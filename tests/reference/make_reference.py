@@ -76,6 +76,26 @@ def write_json(filename, payload):
 
 # ------------------------------------------------------------ activations
 
+class HardswishDocumented(torch.autograd.Function):
+    """hardswish with the derivative of PyTorch's documented piecewise definition (0 for
+    x <= -3, x (x + 3) / 6 for -3 < x < 3, x for x >= 3): f'(-3) = 0, f'(3) = 1, and
+    x / 3 + 1/2 between, the expression of current PyTorch's backward kernel, which follows the
+    documentation since its PR #148049. PyTorch 1.13 (Debian's) disagrees with itself at the
+    knees: its scalar backward (tensors of under 16 floats) gives f'(-3) = -0.5 and
+    f'(3) = 1.5, its vectorised one f'(3) = 1. Values are F.hardswish's."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return F.hardswish(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return torch.where(x <= -3, torch.zeros_like(x),
+                           torch.where(x < 3, grad * (x / 3 + 0.5), grad))
+
+
 def activation_fn(name, params, weight=None):
     """Return a function x -> activation(x) matching the case's name/params."""
     if name == "relu":
@@ -105,7 +125,7 @@ def activation_fn(name, params, weight=None):
     if name == "tanh":
         return torch.tanh
     if name == "hardswish":
-        return F.hardswish
+        return HardswishDocumented.apply
     if name == "log_sigmoid":
         return F.logsigmoid
     if name == "softmax":
@@ -197,6 +217,9 @@ def build_activations():
     add("prelu", {"num_parameters": 8}, prelu_x, weight=PRELU_WEIGHTS_8)
     add("prelu", {"num_parameters": 1}, edges, weight=[0.25])
     add("prelu", {"num_parameters": 1}, kinks, weight=[0.25])
+
+    # hardswish at and around both knees.
+    add("hardswish", {}, tensor([-4, -3.001, -3, -2.999, 0, 2.999, 3, 3.001, 4]))
 
     return {"torch_version": torch.__version__, "cases": cases}
 
