@@ -435,6 +435,50 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
   return resume(start, callbacks);
 }
 
+std::optional<double> Trainer::train_step(const data::Batch& batch, float lr) {
+  optimizer_->set_lr(lr);
+  optimizer_->zero_grad();
+  Tensor l = loss((*model_.net)(batch.x), batch.y);
+  const double value = to_double(l);
+  if (!std::isfinite(value)) return std::nullopt;
+  l.backward();
+  for (const Tensor& p : model_.net->parameters())
+    if (p.grad().defined() && !all_finite(p.grad())) return std::nullopt;
+  if (config_.train.clip_grad_norm)
+    optim::clip_grad_norm(model_.net->parameters(), *config_.train.clip_grad_norm);
+  optimizer_->step();
+  return value;
+}
+
+bool Trainer::evaluate_into(EvalRecord& record) {
+  std::tie(record.test_loss, record.test_accuracy) = evaluate(dataset_.x_test, dataset_.y_test);
+  // The last update may have broken the model even though its step's loss was finite.
+  if (!std::isfinite(record.test_loss) || !parameters_finite()) return false;
+  record.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
+  if (config_.diagnostics.grad_norms) record.grad_norms = grad_norms();
+  if (config_.diagnostics.activation_stats) record.layers = activation_stats(dataset_.x_test);
+  return true;
+}
+
+void Trainer::record_evaluation(EvalRecord record, const Generator& batch_gen,
+                                const data::BatchIterator& batches,
+                                const TrainCallbacks& callbacks) {
+  const int64_t step = record.step, epoch = record.epoch;
+  const auto& target = config_.train.target;
+  const bool reached = target && (record.test_accuracy ? *record.test_accuracy >= *target
+                                                       : record.test_loss <= *target);
+  progress_.history.push_back(std::move(record));
+  if (callbacks.on_eval) callbacks.on_eval(progress_.history.back());
+  if (reached && !progress_.steps_to_target) progress_.steps_to_target = step;
+  progress_.step = step;
+  progress_.epoch = epoch;
+  progress_.batch_generator = batch_gen.state();
+  progress_.batches = batches.state();
+  progress_.model_generators = generator_states();
+  progress_.finished = step == total_steps() || (reached && config_.train.stop_at_target);
+  if (callbacks.on_good_state) callbacks.on_good_state(step);
+}
+
 TrainResult Trainer::resume(const TrainProgress& from, const TrainCallbacks& callbacks) {
   const int64_t total = total_steps();
   if (from.step < 0 || from.step > total)
@@ -481,55 +525,25 @@ TrainResult Trainer::resume(const TrainProgress& from, const TrainCallbacks& cal
     for (int64_t epoch = from.epoch; step <= total; ++epoch) {
       while (auto batch = batches.next()) {
         const float lr = lr_at(step - 1);
-        optimizer_->set_lr(lr);
-        optimizer_->zero_grad();
-        Tensor l = loss((*model_.net)(batch->x), batch->y);
-        const double value = to_double(l);
-        bool finite = std::isfinite(value);
-        if (finite) {
-          l.backward();
-          for (const Tensor& p : model_.net->parameters())
-            finite = finite && (!p.grad().defined() || all_finite(p.grad()));
-        }
-        if (!finite) return diverged(*batch, step);
-        if (config_.train.clip_grad_norm)
-          optim::clip_grad_norm(model_.net->parameters(), *config_.train.clip_grad_norm);
-        optimizer_->step();
-        loss_sum += value;
+        const std::optional<double> value = train_step(*batch, lr);
+        if (!value) return diverged(*batch, step);
+        loss_sum += *value;
         ++loss_count;
-        if (callbacks.on_step) callbacks.on_step(step, total, value);
+        if (callbacks.on_step) callbacks.on_step(step, total, *value);
 
         if (is_evaluation_step(step)) {
-          const auto eval_start = std::chrono::steady_clock::now();
-          const double window =
-              std::chrono::duration<double>(eval_start - window_start).count();
+          const double window = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                               window_start).count();
           EvalRecord rec;
           rec.step = step;
           rec.epoch = epoch;
           rec.lr = lr;
           rec.train_loss = loss_sum / static_cast<double>(loss_count);
           rec.steps_per_second = window > 0 ? static_cast<double>(loss_count) / window : 0;
-          std::tie(rec.test_loss, rec.test_accuracy) = evaluate(dataset_.x_test, dataset_.y_test);
-          // The last update may have broken the model even though its step's loss was finite.
-          if (!std::isfinite(rec.test_loss) || !parameters_finite()) return diverged(*batch, step);
-          rec.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
-          if (config_.diagnostics.grad_norms) rec.grad_norms = grad_norms();
-          if (config_.diagnostics.activation_stats) rec.layers = activation_stats(dataset_.x_test);
+          if (!evaluate_into(rec)) return diverged(*batch, step);
           loss_sum = 0;
           loss_count = 0;
-          const auto& target = config_.train.target;
-          const bool reached =
-              target && (rec.test_accuracy ? *rec.test_accuracy >= *target : rec.test_loss <= *target);
-          progress_.history.push_back(std::move(rec));
-          if (callbacks.on_eval) callbacks.on_eval(progress_.history.back());
-          if (reached && !progress_.steps_to_target) progress_.steps_to_target = step;
-          progress_.step = step;
-          progress_.epoch = epoch;
-          progress_.batch_generator = batch_gen.state();
-          progress_.batches = batches.state();
-          progress_.model_generators = generator_states();
-          progress_.finished = step == total || (reached && config_.train.stop_at_target);
-          if (callbacks.on_good_state) callbacks.on_good_state(step);
+          record_evaluation(std::move(rec), batch_gen, batches, callbacks);
           if (progress_.finished) return finish(step);
           if (callbacks.should_stop && callbacks.should_stop(step)) {
             result.stopped = true;

@@ -157,6 +157,17 @@ class Trainer {
   std::string explain_non_finite(const Tensor& x, const Tensor& y, int64_t step);
   std::vector<std::pair<std::string, Generator::State>> generator_states();
   void restore_generators(const std::vector<std::pair<std::string, Generator::State>>& states);
+  // One training step on `batch` at learning rate `lr`: its loss, or nothing when the loss or
+  // a gradient is not finite (the parameters are then left as they were).
+  std::optional<double> train_step(const data::Batch& batch, float lr);
+  // The evaluation after a step: fills in `record`'s test and train metrics and the statistics
+  // the config asks for (the caller sets its step, epoch, lr, train loss and speed). False when
+  // the last update left the model non-finite.
+  bool evaluate_into(EvalRecord& record);
+  // Appends an evaluation to the run's progress, with the batch order to resume from after it,
+  // decides whether the run is finished there, and calls on_eval and on_good_state.
+  void record_evaluation(EvalRecord record, const Generator& batch_gen,
+                         const data::BatchIterator& batches, const TrainCallbacks& callbacks);
 
   Config config_;
   data::Dataset dataset_;
