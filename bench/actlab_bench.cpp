@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "actlab/threads.hpp"
+#include "actlab/core/threads.hpp"
 #include "harness.hpp"
 #include "suites.hpp"
 #include "workloads.hpp"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "actlab/tensor.hpp"
+#include "actlab/core/tensor.hpp"
 
 namespace bench {
 

@@ -6,7 +6,7 @@
 #include <functional>
 #include <vector>
 
-#include "actlab/tensor.hpp"
+#include "actlab/core/tensor.hpp"
 
 namespace op_cases {
 

@@ -13,9 +13,9 @@
 #include <limits>
 #include <numbers>
 
-#include "actlab/autograd.hpp"
-#include "actlab/catalog.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/lab/catalog.hpp"
+#include "actlab/ops/ops.hpp"
 #include "html_check.hpp"
 
 using namespace actlab;

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "actlab/serialize.hpp"
+#include "actlab/io/serialize.hpp"
 #include "cli_runner.hpp"
 
 extern char** environ;

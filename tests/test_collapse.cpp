@@ -2,7 +2,7 @@
 // net without activations trains no better than a linear classifier; its JSON and report.
 #include <catch2/catch.hpp>
 
-#include "actlab/collapse.hpp"
+#include "actlab/lab/collapse.hpp"
 #include "html_check.hpp"
 
 using namespace actlab;

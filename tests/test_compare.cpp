@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "actlab/compare.hpp"
+#include "actlab/lab/compare.hpp"
 #include "html_check.hpp"
 
 using namespace actlab;

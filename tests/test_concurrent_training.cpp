@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "actlab/actlab.hpp"
-#include "actlab/config.hpp"
-#include "actlab/threads.hpp"
-#include "actlab/train.hpp"
+#include "actlab/core/threads.hpp"
+#include "actlab/train/config.hpp"
+#include "actlab/train/train.hpp"
 
 using namespace actlab;
 using nlohmann::json;

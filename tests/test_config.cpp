@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "actlab/actlab.hpp"
-#include "actlab/config.hpp"
-#include "actlab/train.hpp"
+#include "actlab/train/config.hpp"
+#include "actlab/train/train.hpp"
 
 using namespace actlab;
 using nlohmann::json;

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "actlab/diagnostics.hpp"
-#include "actlab/run.hpp"
+#include "actlab/io/run.hpp"
+#include "actlab/lab/diagnostics.hpp"
 #include "html_check.hpp"
 
 using namespace actlab;

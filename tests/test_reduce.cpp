@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "actlab/tensor.hpp"
+#include "actlab/core/tensor.hpp"
 #include "kernels/reduce.hpp"
 
 using namespace actlab;

@@ -15,9 +15,9 @@
 #include <regex>
 #include <sstream>
 
-#include "actlab/report.hpp"
+#include "actlab/core/tensor.hpp"
+#include "actlab/report/report.hpp"
 #include "html_check.hpp"
-#include "actlab/tensor.hpp"
 
 using namespace actlab;
 using namespace actlab::report;

@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "actlab/actlab.hpp"
-#include "actlab/config.hpp"
-#include "actlab/run.hpp"
-#include "actlab/serialize.hpp"
-#include "actlab/train.hpp"
+#include "actlab/io/run.hpp"
+#include "actlab/io/serialize.hpp"
+#include "actlab/train/config.hpp"
+#include "actlab/train/train.hpp"
 #include "cli_runner.hpp"
 
 using namespace actlab;

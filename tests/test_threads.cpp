@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "actlab/actlab.hpp"
+#include "actlab/core/threads.hpp"
 #include "actlab/detail/parallel.hpp"
-#include "actlab/threads.hpp"
-#include "actlab/train.hpp"
+#include "actlab/train/train.hpp"
 #include "kernels/activations.hpp"
 
 using namespace actlab;

@@ -9,9 +9,9 @@
 #include <fstream>
 
 #include "actlab/actlab.hpp"
-#include "actlab/config.hpp"
-#include "actlab/run.hpp"
-#include "actlab/train.hpp"
+#include "actlab/io/run.hpp"
+#include "actlab/train/config.hpp"
+#include "actlab/train/train.hpp"
 #include "html_check.hpp"
 
 using namespace actlab;

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "actlab/vanishing.hpp"
+#include "actlab/lab/vanishing.hpp"
 #include "html_check.hpp"
 
 using namespace actlab;

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "actlab/catalog.hpp"
+#include "actlab/lab/catalog.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "actlab/collapse.hpp"
+#include "actlab/lab/collapse.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 

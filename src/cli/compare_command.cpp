@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "actlab/compare.hpp"
-#include "actlab/run.hpp"
+#include "actlab/io/run.hpp"
+#include "actlab/lab/compare.hpp"
 #include "cli/commands.hpp"
 
 namespace actlab::cli {

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "actlab/diagnostics.hpp"
+#include "actlab/lab/diagnostics.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 
@@ -49,7 +49,7 @@ void print_calibration(const Calibration& c) {
 
 void print_findings(const std::vector<Finding>& findings) {
   if (findings.empty()) {
-    fmt::print("\nno findings: every number is within the thresholds of actlab/diagnostics.hpp\n");
+    fmt::print("\nno findings: every number is within the thresholds of actlab/lab/diagnostics.hpp\n");
     return;
   }
   fmt::print("\nfindings:\n");

@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "actlab/config.hpp"
-#include "actlab/threads.hpp"
+#include "actlab/core/threads.hpp"
+#include "actlab/train/config.hpp"
 #include "cli/commands.hpp"
 
 namespace actlab::cli {

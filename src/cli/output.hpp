@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "actlab/report.hpp"
+#include "actlab/report/report.hpp"
 
 namespace actlab::cli {
 

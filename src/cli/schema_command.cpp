@@ -1,7 +1,7 @@
 // `actlab schema`: prints the JSON Schema of run configs, for editors (configs/schema.json).
 #include <fmt/format.h>
 
-#include "actlab/config.hpp"
+#include "actlab/train/config.hpp"
 #include "cli/commands.hpp"
 
 namespace actlab::cli {

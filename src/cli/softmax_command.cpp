@@ -8,7 +8,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "actlab/catalog.hpp"
+#include "actlab/lab/catalog.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 

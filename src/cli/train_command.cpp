@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <optional>
 
-#include "actlab/config.hpp"
-#include "actlab/run.hpp"
+#include "actlab/io/run.hpp"
+#include "actlab/train/config.hpp"
 #include "cli/commands.hpp"
 
 namespace actlab::cli {

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "actlab/vanishing.hpp"
+#include "actlab/lab/vanishing.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 

@@ -1,7 +1,7 @@
 // The per-element math of every pointwise activation: one small functor each, with the value
 // (operator()) and the derivative as a function of the input (derivative). Those whose
 // derivative is cheaper from their output also offer derivative_from_output. The functional
-// ops, the fused gated kernel and fused bias+activation all inline these into plain loops
+// ops (ops/activations.cpp) and the fused gated kernel (gated.hpp) inline these into plain loops
 // that the compiler vectorises, so each function here is branch-free float math (fastmath.hpp
 // for exp, erf and friends). Kinks and edges follow PyTorch: relu'(0) = 0,
 // leaky_relu'(0) = negative_slope, elu'(0) = alpha, hardswish'(-3) = 0 and hardswish'(3) = 1;

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "actlab/core/tensor.hpp"
 #include "actlab/detail/parallel.hpp"
-#include "actlab/tensor.hpp"
 
 namespace actlab::kernels {
 

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "actlab/ops.hpp"
+#include "actlab/ops/ops.hpp"
 
 namespace actlab::nn {
 

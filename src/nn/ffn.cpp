@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "actlab/nn/activation.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/ops/ops.hpp"
 
 namespace actlab::nn {
 

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "actlab/nn/init.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/ops/ops.hpp"
 
 namespace actlab::nn {
 

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "actlab/anomaly.hpp"
-#include "actlab/autograd.hpp"
+#include "actlab/core/anomaly.hpp"
+#include "actlab/core/autograd.hpp"
 
 namespace actlab {
 

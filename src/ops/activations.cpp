@@ -6,8 +6,8 @@
 
 #include <vector>
 
-#include "actlab/autograd.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/ops/ops.hpp"
 #include "kernels/activations.hpp"
 #include "kernels/reduce.hpp"
 #include "ops/elementwise.hpp"

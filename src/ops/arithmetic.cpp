@@ -2,8 +2,8 @@
 // reciprocal: each forward with its backward beneath it.
 #include <cmath>
 
-#include "actlab/autograd.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/ops/ops.hpp"
 #include "kernels/broadcast.hpp"
 #include "ops/elementwise.hpp"
 

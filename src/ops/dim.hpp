@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "actlab/tensor.hpp"
+#include "actlab/core/tensor.hpp"
 
 namespace actlab::ops {
 

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "actlab/autograd.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/ops/ops.hpp"
 
 namespace actlab {
 

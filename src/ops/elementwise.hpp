@@ -1,8 +1,8 @@
 // Helpers shared by the elementwise ops: map a function over a tensor into a new one.
 #pragma once
 
+#include "actlab/core/tensor.hpp"
 #include "actlab/detail/parallel.hpp"
-#include "actlab/tensor.hpp"
 
 namespace actlab::ops {
 

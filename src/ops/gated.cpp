@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "actlab/autograd.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/ops/ops.hpp"
 #include "kernels/activations.hpp"
 #include "kernels/gated.hpp"
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "actlab/autograd.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/ops/ops.hpp"
 #include "kernels/blas.hpp"
 
 namespace actlab {

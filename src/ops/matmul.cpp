@@ -2,8 +2,8 @@
 // operands as they lie and transpose flags doing the work.
 #include <fmt/format.h>
 
-#include "actlab/autograd.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/ops/ops.hpp"
 #include "kernels/blas.hpp"
 
 namespace actlab {

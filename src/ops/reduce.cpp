@@ -1,6 +1,6 @@
 // sum and mean, over everything or along one dimension (keepdim as in PyTorch).
-#include "actlab/autograd.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/ops/ops.hpp"
 #include "kernels/reduce.hpp"
 #include "ops/dim.hpp"
 

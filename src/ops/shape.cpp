@@ -4,8 +4,8 @@
 
 #include <utility>
 
-#include "actlab/autograd.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/ops/ops.hpp"
 #include "kernels/broadcast.hpp"
 
 namespace actlab {

@@ -5,8 +5,8 @@
 // place).
 #include <fmt/format.h>
 
-#include "actlab/autograd.hpp"
-#include "actlab/ops.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/ops/ops.hpp"
 #include "kernels/broadcast.hpp"
 #include "kernels/softmax.hpp"
 #include "ops/dim.hpp"

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actlab/tensor.hpp"
+#include "actlab/core/tensor.hpp"
 
 namespace actlab {
 

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "actlab/tensor.hpp"
+#include "actlab/core/tensor.hpp"
 
 namespace actlab::nn {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "actlab/tensor.hpp"
+#include "actlab/core/tensor.hpp"
 
 namespace actlab {
 

@@ -1,0 +1,92 @@
+// Synthetic tasks for comparing activations (xor, moons, circles, spirals, checkerboard, blobs,
+// sine, teacher, parity), built from a config's "task" object with a seeded train/test split,
+// and shuffled mini-batches over them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actlab/core/tensor.hpp"
+#include "actlab/detail/fields.hpp"  // FieldError, which make_task throws
+
+namespace actlab::data {
+
+// Which output head and loss a task asks for: sigmoid + BCE-with-logits, softmax +
+// cross-entropy, or linear + MSE.
+enum class TaskKind { binary, multiclass, regression };
+std::string to_string(TaskKind kind);  // "binary", "multiclass", "regression"
+
+// Labels: binary y is [N, 1] of 0/1; multiclass y is [N] of class indices held as floats (see
+// `labels`); regression y is [N, output_dim].
+struct Dataset {
+  Tensor x_train, y_train, x_test, y_test;  // x: [N, input_dim]
+  TaskKind kind = TaskKind::binary;
+  int64_t num_classes = 0;  // 2 for binary, k for multiclass, 0 for regression
+  int64_t input_dim = 0;
+  int64_t output_dim = 0;  // 1 for binary, k for multiclass (logits), outputs for regression
+  std::string name;
+  nlohmann::json spec;  // the resolved task spec: every field, defaults filled in
+};
+
+// Builds a task from a spec such as {"name": "spirals", "arms": 3, "n_train": 1000, "seed": 1}
+// (or just its name). Train and test are drawn independently from the same distribution; the
+// same spec gives bit-identical tensors. Bad specs throw FieldError with paths under "task".
+Dataset make_task(const nlohmann::json& spec);
+
+// The spec checked and completed with every default, as make_task reads it.
+nlohmann::json resolve_task(const nlohmann::json& spec);
+
+std::vector<std::string> task_names();
+std::string task_description(const std::string& name);         // one line
+TaskKind task_kind(const std::string& name);
+std::vector<std::string> task_fields(const std::string& name);  // "name", then the rest
+// A JSON Schema for the task's spec (types, bounds, defaults, one line per field), for
+// configs/schema.json and --help.
+nlohmann::json task_schema(const std::string& name);
+
+// Multiclass labels as cross_entropy takes them; throws when a value is not a class index.
+std::vector<int64_t> labels(const Tensor& y);
+
+struct Batch {
+  Tensor x, y;
+};
+
+// Shuffled mini-batches of the rows of (x, y): each epoch draws a fresh permutation from the
+// generator and visits every row once; the last batch holds the remainder. The rows are copied
+// (gathered) into new tensors. The generator must outlive the iterator.
+//   for (int epoch = 0; epoch < epochs; ++epoch)
+//     while (auto batch = batches.next()) step(batch->x, batch->y);
+class BatchIterator {
+ public:
+  BatchIterator(Tensor x, Tensor y, int64_t batch_size, Generator& gen);
+  // The next batch of this epoch, or nullopt when the epoch is over; the call after that
+  // starts the next epoch.
+  std::optional<Batch> next();
+  int64_t batches_per_epoch() const;
+
+  // Where the iterator stands: the current epoch's permutation of the rows and how many of them
+  // it has handed out. Restored together with the generator's state, it continues the same
+  // sequence of batches.
+  struct State {
+    std::vector<int64_t> order;
+    int64_t cursor = 0;
+    bool in_epoch = false;
+  };
+  State state() const { return {order_, cursor_, in_epoch_}; }
+  // Throws Error unless `order` is a permutation of the rows and `cursor` lies within it.
+  void set_state(State state);
+
+ private:
+  Tensor x_, y_;
+  int64_t batch_size_;
+  Generator* gen_;
+  std::vector<int64_t> order_;  // this epoch's permutation of the rows
+  int64_t cursor_ = 0;          // rows of this epoch already handed out
+  bool in_epoch_ = false;
+};
+
+}  // namespace actlab::data

@@ -1,0 +1,333 @@
+// Writing a training run's folder (the only code that knows its file names): config, metrics,
+// checkpoint, and the report that report/run_report.cpp draws.
+#include "actlab/io/run.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+
+#include "actlab/io/serialize.hpp"
+#include "actlab/report/run_report.hpp"
+
+namespace actlab {
+namespace {
+
+namespace fs = std::filesystem;
+
+nlohmann::json optional_json(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+std::string csv_cell(const std::optional<double>& v) { return v ? fmt::format("{}", *v) : ""; }
+
+std::string metrics_csv(const TrainResult& result) {
+  std::string out =
+      "step,epoch,lr,train_loss,test_loss,train_accuracy,test_accuracy,steps_per_second\n";
+  for (const EvalRecord& r : result.history)
+    out += fmt::format("{},{},{},{},{},{},{},{}\n", r.step, r.epoch, r.lr, r.train_loss,
+                       r.test_loss, csv_cell(r.train_accuracy), csv_cell(r.test_accuracy),
+                       r.steps_per_second);
+  return out;
+}
+
+std::string metrics_jsonl(const TrainResult& result) {
+  std::string out;
+  for (const EvalRecord& r : result.history) out += to_json(r).dump() + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string default_run_dir(const std::string& config_path) {
+  const std::time_t now = std::time(nullptr);
+  return fmt::format("runs/{}-{:%Y%m%d-%H%M%S}", fs::path(config_path).stem().string(),
+                     fmt::localtime(now));
+}
+
+nlohmann::json to_json(const LayerStats& s) {
+  return {{"name", s.name},
+          {"activation", s.activation},
+          {"mean", s.mean},
+          {"std", s.std},
+          {"zero_fraction", s.zero_fraction},
+          {"dead_fraction", s.dead_fraction},
+          {"saturated_fraction", s.saturated_fraction}};
+}
+
+nlohmann::json to_json(const EvalRecord& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerStats& s : r.layers) layers.push_back(to_json(s));
+  nlohmann::json grads = nlohmann::json::object();
+  for (const GradNorm& g : r.grad_norms) grads[g.name] = g.norm;
+  return {{"step", r.step},
+          {"epoch", r.epoch},
+          {"lr", r.lr},
+          {"train_loss", r.train_loss},
+          {"test_loss", r.test_loss},
+          {"train_accuracy", optional_json(r.train_accuracy)},
+          {"test_accuracy", optional_json(r.test_accuracy)},
+          {"steps_per_second", r.steps_per_second},
+          {"layers", layers},
+          {"grad_norms", grads}};
+}
+
+nlohmann::json summary_json(const TrainResult& result, const std::string& dir) {
+  nlohmann::json out = {{"run_dir", dir},
+                        {"steps", result.steps},
+                        {"seconds", result.seconds},
+                        {"parameters", result.parameter_count},
+                        {"diverged", result.diverged},
+                        {"steps_to_target", result.steps_to_target
+                                                ? nlohmann::json(*result.steps_to_target)
+                                                : nlohmann::json(nullptr)}};
+  if (result.diverged) out["failure"] = result.failure;
+  if (result.stopped) out["stopped"] = true;
+  if (!result.history.empty()) {
+    const EvalRecord& last = result.history.back();
+    out["final"] = {{"step", last.step},
+                    {"train_loss", last.train_loss},
+                    {"test_loss", last.test_loss},
+                    {"train_accuracy", optional_json(last.train_accuracy)},
+                    {"test_accuracy", optional_json(last.test_accuracy)},
+                    {"steps_per_second", last.steps_per_second}};
+  }
+  return out;
+}
+
+namespace {
+
+constexpr const char* kConfigFile = "config.json";
+constexpr const char* kCheckpointFile = "checkpoint.bin";
+constexpr const char* kMetricsCsvFile = "metrics.csv";
+constexpr const char* kMetricsJsonlFile = "metrics.jsonl";
+constexpr const char* kReportFile = "report.html";
+// The version of the "progress" object in checkpoints' meta, for what reads it to check.
+constexpr int kProgressVersion = 1;
+
+std::string file_in(const std::string& dir, const char* name) {
+  return (fs::path(dir) / name).string();
+}
+
+nlohmann::json to_json(const Generator::State& s) {
+  // The Box-Muller spare as its bits: exact, and never a NaN that JSON cannot hold.
+  return {{"state", s.state},
+          {"inc", s.inc},
+          {"spare", s.has_spare ? nlohmann::json(std::bit_cast<uint64_t>(s.spare))
+                                : nlohmann::json(nullptr)}};
+}
+
+Generator::State generator_from_json(const nlohmann::json& doc) {
+  Generator::State s;
+  s.state = doc.at("state").get<uint64_t>();
+  s.inc = doc.at("inc").get<uint64_t>();
+  const nlohmann::json& spare = doc.at("spare");
+  s.has_spare = !spare.is_null();
+  if (s.has_spare) s.spare = std::bit_cast<double>(spare.get<uint64_t>());
+  return s;
+}
+
+// JSON writes NaN as null.
+double number_from_json(const nlohmann::json& doc) {
+  return doc.is_null() ? NAN : doc.get<double>();
+}
+
+std::optional<double> optional_from_json(const nlohmann::json& doc) {
+  return doc.is_null() ? std::nullopt : std::optional<double>(doc.get<double>());
+}
+
+// A record as metrics.jsonl holds it, but with the gradient norms as a list, in model order.
+nlohmann::json record_json(const EvalRecord& r) {
+  nlohmann::json doc = to_json(r);
+  nlohmann::json grads = nlohmann::json::array();
+  for (const GradNorm& g : r.grad_norms) grads.push_back({{"name", g.name}, {"norm", g.norm}});
+  doc["grad_norms"] = std::move(grads);
+  return doc;
+}
+
+EvalRecord record_from_json(const nlohmann::json& doc) {
+  EvalRecord r;
+  r.step = doc.at("step").get<int64_t>();
+  r.epoch = doc.at("epoch").get<int64_t>();
+  r.lr = number_from_json(doc.at("lr"));
+  r.train_loss = number_from_json(doc.at("train_loss"));
+  r.test_loss = number_from_json(doc.at("test_loss"));
+  r.train_accuracy = optional_from_json(doc.at("train_accuracy"));
+  r.test_accuracy = optional_from_json(doc.at("test_accuracy"));
+  r.steps_per_second = number_from_json(doc.at("steps_per_second"));
+  for (const nlohmann::json& layer : doc.at("layers"))
+    r.layers.push_back({layer.at("name").get<std::string>(),
+                        layer.at("activation").get<std::string>(),
+                        number_from_json(layer.at("mean")), number_from_json(layer.at("std")),
+                        number_from_json(layer.at("zero_fraction")),
+                        number_from_json(layer.at("dead_fraction")),
+                        number_from_json(layer.at("saturated_fraction"))});
+  for (const nlohmann::json& g : doc.at("grad_norms"))
+    r.grad_norms.push_back({g.at("name").get<std::string>(), number_from_json(g.at("norm"))});
+  return r;
+}
+
+// The progress without its history (an empty list): where the run stands.
+nlohmann::json position_json(const TrainProgress& p) {
+  nlohmann::json generators = nlohmann::json::array();
+  for (const auto& [name, state] : p.model_generators) {
+    nlohmann::json g = to_json(state);
+    g["name"] = name;
+    generators.push_back(std::move(g));
+  }
+  return {{"version", kProgressVersion},
+          {"step", p.step},
+          {"epoch", p.epoch},
+          {"finished", p.finished},
+          {"steps_to_target",
+           p.steps_to_target ? nlohmann::json(*p.steps_to_target) : nlohmann::json(nullptr)},
+          {"batch_generator", to_json(p.batch_generator)},
+          {"batches",
+           {{"order", p.batches.order},
+            {"cursor", p.batches.cursor},
+            {"in_epoch", p.batches.in_epoch}}},
+          {"model_generators", std::move(generators)},
+          {"history", nlohmann::json::array()}};
+}
+
+// Trains (or, given `from`, resumes) in `dir`: a checkpoint at every good evaluation, then the
+// metrics and the report of the whole run.
+RunSummary run_in_dir(Trainer& trainer, const std::string& dir, const TrainCallbacks& callbacks,
+                      const TrainProgress* from) {
+  const std::string checkpoint = file_in(dir, kCheckpointFile);
+  // The records saved so far, as JSON: each is converted once, not at every checkpoint, which
+  // would cost a run that evaluates at every step time quadratic in its length.
+  nlohmann::json history = nlohmann::json::array();
+  TrainCallbacks hooked = callbacks;
+  hooked.on_good_state = [&](int64_t step) {
+    const TrainProgress& progress = trainer.progress();
+    for (size_t i = history.size(); i < progress.history.size(); ++i)
+      history.push_back(record_json(progress.history[i]));
+    nlohmann::json meta = {{"step", step},
+                           {"config", trainer.config().resolved},
+                           {"progress", position_json(progress)}};
+    meta["progress"]["history"] = std::move(history);
+    save_checkpoint(checkpoint, trainer.model(), &trainer.optimizer(), meta);
+    history = std::move(meta["progress"]["history"]);
+    if (callbacks.on_good_state) callbacks.on_good_state(step);
+  };
+  RunSummary summary{from ? trainer.resume(*from, hooked) : trainer.run(hooked), dir, {}};
+  summary.metrics = summary_json(summary.result, dir);
+  write_file_atomically(file_in(dir, kMetricsCsvFile), metrics_csv(summary.result));
+  write_file_atomically(file_in(dir, kMetricsJsonlFile), metrics_jsonl(summary.result));
+  write_run_report(file_in(dir, kReportFile), trainer, summary.result);
+  return summary;
+}
+
+// The first difference between two configs, e.g. "/optimizer/lr is 0.001 in the checkpoint
+// but 0.01 in config.json".
+std::string first_difference(const nlohmann::json& saved, const nlohmann::json& current) {
+  const nlohmann::json patch = nlohmann::json::diff(saved, current);
+  const std::string path = patch.at(0).at("path").get<std::string>();
+  const auto value_at = [&path](const nlohmann::json& doc) {
+    const nlohmann::json::json_pointer pointer(path);
+    return doc.contains(pointer) ? doc.at(pointer).dump() : std::string("nothing");
+  };
+  return fmt::format("{} is {} in the checkpoint but {} in {}", path.empty() ? "/" : path,
+                     value_at(saved), value_at(current), kConfigFile);
+}
+
+// Removes the temp files that a killed atomic write of a run file leaves behind.
+void remove_temp_files(const std::string& dir) {
+  for (const char* name :
+       {kConfigFile, kCheckpointFile, kMetricsCsvFile, kMetricsJsonlFile, kReportFile})
+    fs::remove(file_in(dir, name) + ".tmp");
+}
+
+}  // namespace
+
+nlohmann::json to_json(const TrainProgress& p) {
+  nlohmann::json doc = position_json(p);
+  for (const EvalRecord& r : p.history) doc["history"].push_back(record_json(r));
+  return doc;
+}
+
+TrainProgress progress_from_json(const nlohmann::json& doc) {
+  const int version = doc.at("version").get<int>();
+  if (version != kProgressVersion)
+    throw Error(fmt::format("progress version {} is not supported (this build reads version {})",
+                            version, kProgressVersion));
+  TrainProgress p;
+  p.step = doc.at("step").get<int64_t>();
+  p.epoch = doc.at("epoch").get<int64_t>();
+  p.finished = doc.at("finished").get<bool>();
+  const nlohmann::json& target = doc.at("steps_to_target");
+  if (!target.is_null()) p.steps_to_target = target.get<int64_t>();
+  p.batch_generator = generator_from_json(doc.at("batch_generator"));
+  const nlohmann::json& batches = doc.at("batches");
+  p.batches = {batches.at("order").get<std::vector<int64_t>>(),
+               batches.at("cursor").get<int64_t>(), batches.at("in_epoch").get<bool>()};
+  for (const nlohmann::json& g : doc.at("model_generators"))
+    p.model_generators.emplace_back(g.at("name").get<std::string>(), generator_from_json(g));
+  for (const nlohmann::json& r : doc.at("history")) p.history.push_back(record_from_json(r));
+  return p;
+}
+
+RunSummary train_run(const Config& config, const std::string& dir,
+                     const TrainCallbacks& callbacks) {
+  Trainer trainer(config);
+  return train_run(trainer, dir, callbacks);
+}
+
+RunSummary train_run(Trainer& trainer, const std::string& dir, const TrainCallbacks& callbacks) {
+  fs::create_directories(dir);
+  write_file_atomically(file_in(dir, kConfigFile), trainer.config().resolved.dump(2) + "\n");
+  return run_in_dir(trainer, dir, callbacks, nullptr);
+}
+
+void check_run_dir(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw RunDirError(fmt::format("{}: not a run directory", dir));
+  const auto require = [&dir](const char* name, const char* why) {
+    if (!fs::is_regular_file(file_in(dir, name)))
+      throw RunDirError(fmt::format("{}: missing {} ({})", dir, name, why));
+  };
+  require(kConfigFile, "not a run directory written by actlab train?");
+  require(kCheckpointFile, "the run saved no checkpoint: it stopped before its first evaluation");
+}
+
+SavedRun open_run(const std::string& dir) {
+  check_run_dir(dir);
+  const std::string checkpoint = file_in(dir, kCheckpointFile);
+  Config config = load_config(file_in(dir, kConfigFile));
+  const TensorFile file = read_tensor_file(checkpoint);
+  if (!file.meta.contains("progress"))
+    throw CheckpointError(checkpoint, "holds no training progress (an older actlab saved it), "
+                                      "so the run cannot be resumed");
+  const nlohmann::json saved_config = file.meta.value("config", nlohmann::json());
+  if (saved_config != config.resolved)
+    throw CheckpointError(checkpoint, fmt::format("saved with a different config than {}: {}; "
+                                                  "put the config back to resume",
+                                                  kConfigFile,
+                                                  first_difference(saved_config, config.resolved)));
+  SavedRun run{dir, std::make_unique<Trainer>(std::move(config)), {}};
+  load_checkpoint(file, checkpoint, run.trainer->model(), &run.trainer->optimizer());
+  try {
+    run.progress = progress_from_json(file.meta.at("progress"));
+  } catch (const std::exception& e) {
+    throw CheckpointError(checkpoint, fmt::format("bad training progress: {}", e.what()));
+  }
+  return run;
+}
+
+RunSummary resume_run(SavedRun& run, const TrainCallbacks& callbacks) {
+  if (run.progress.finished) {
+    RunSummary summary{run.trainer->resume(run.progress, callbacks), run.dir, {}};
+    summary.metrics = summary_json(summary.result, run.dir);
+    return summary;
+  }
+  RunSummary summary = run_in_dir(*run.trainer, run.dir, callbacks, &run.progress);
+  remove_temp_files(run.dir);
+  return summary;
+}
+
+}  // namespace actlab

@@ -1,0 +1,535 @@
+// Config checking: one table of fields per section (and per model kind and optimiser), from
+// which both the checks and configs/schema.json are derived, so the two cannot drift apart.
+#include "actlab/train/config.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "actlab/detail/suggest.hpp"
+#include "actlab/nn/activation.hpp"
+#include "actlab/nn/ffn.hpp"
+#include "actlab/train/data.hpp"
+
+namespace actlab {
+namespace {
+
+using detail::BoolField;
+using detail::ChoiceField;
+using detail::CustomField;
+using detail::Field;
+using detail::FieldPath;
+using detail::NumberField;
+using nlohmann::json;
+
+constexpr int64_t kMaxWidth = 4096;  // the widest layer a config may ask for
+constexpr int64_t kMaxDepth = 64;    // the most hidden layers or blocks
+
+NumberField integer(std::string name, double fallback, double lo, double hi, std::string help) {
+  return {std::move(name), true, fallback, lo, hi, false, false, std::move(help)};
+}
+NumberField real(std::string name, double fallback, double lo, double hi, std::string help,
+                 bool lo_open = false, bool hi_open = false) {
+  return {std::move(name), false, fallback, lo, hi, lo_open, hi_open, std::move(help)};
+}
+
+// ---- custom fields -------------------------------------------------------------------------
+
+// An activation spec: a registered name, or an object with "name" and its parameters.
+json check_activation(const json& value, const FieldPath& path) {
+  try {
+    nn::make_activation(value);
+  } catch (const FieldError& e) {
+    // make_activation's paths start at "activation"; keep what lies below it.
+    FieldPath full = path;
+    if (!e.path().empty()) full.insert(full.end(), e.path().begin() + 1, e.path().end());
+    throw FieldError(full, e.reason());
+  } catch (const Error& e) {
+    throw FieldError(path, e.what());
+  }
+  return value;
+}
+
+// A gated FFN's gate: a kind (glu, reglu, geglu, swiglu) or a gate activation name.
+json check_gate_activation(const json& value, const FieldPath& path) {
+  if (!value.is_string())
+    throw FieldError(path, fmt::format("expected a gated FFN kind (glu, reglu, geglu, swiglu), "
+                                       "found {}",
+                                       detail::found_text(value)));
+  try {
+    nn::check_gate_activation(value.get<std::string>());
+  } catch (const Error& e) {
+    throw FieldError(path, e.what());
+  }
+  return value;
+}
+
+json check_hidden(const json& value, const FieldPath& path) {
+  const NumberField width = integer("", 0, 1, kMaxWidth, "");
+  const bool ok = value.is_array() && static_cast<int64_t>(value.size()) <= kMaxDepth;
+  if (!ok)
+    throw FieldError(path, fmt::format("expected a list of at most {} layer widths, found {}",
+                                       kMaxDepth, detail::found_text(value)));
+  for (size_t i = 0; i < value.size(); ++i)
+    if (!value[i].is_number_integer() || value[i].get<int64_t>() < 1 ||
+        value[i].get<int64_t>() > kMaxWidth)
+      throw FieldError(detail::child(path, std::to_string(i)),
+                       fmt::format("expected {}, found {}", detail::expected_text(width),
+                                   detail::found_text(value[i])));
+  return value;
+}
+
+json nullable_schema(const NumberField& field) {
+  json schema = detail::json_schema(field);
+  schema["type"] = {schema["type"], "null"};
+  schema["default"] = nullptr;
+  return schema;
+}
+
+// null, or a number checked as `field`.
+CustomField nullable(NumberField field) {
+  return {field.name, nullptr, nullable_schema(field), [field](const json& value, const FieldPath& path) {
+            if (value.is_null()) return value;
+            return detail::read_number(json{{field.name, value}}, field, FieldPath(path.begin(), path.end() - 1));
+          }};
+}
+
+const std::vector<Field>& init_fields() {
+  static const std::vector<Field> fields = {
+      ChoiceField{"scheme",
+                  {std::begin(nn::init::kSchemeNames), std::end(nn::init::kSchemeNames)},
+                  "pytorch_default",
+                  "weight initialisation (pytorch_default is U(+-1/sqrt(fan_in)), not He init)"},
+      ChoiceField{"nonlinearity",
+                  {"", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu"},
+                  "",
+                  "the gain's nonlinearity; empty: the model's activation"},
+      real("std", 0.01, 0, 10, "standard deviation of the \"normal\" scheme", true),
+      nullable(real("bias", 0, -100, 100,
+                    "a constant every bias starts at (e.g. -5 starts ReLUs dead); null: the "
+                    "scheme's own")),
+  };
+  return fields;
+}
+
+// "kaiming_normal" or {"scheme": "normal", "std": 0.1}.
+json check_init(const json& value, const FieldPath& path) {
+  const json spec = value.is_string() ? json{{"scheme", value}} : value;
+  return detail::resolve_fields(spec, init_fields(), path, "init");
+}
+
+// ---- the tables ----------------------------------------------------------------------------
+
+CustomField activation_field(const char* fallback) {
+  return {"activation", fallback,
+          {{"description", "a name (relu, gelu, ...) or {\"name\": ..., parameters}"},
+           {"default", fallback}},
+          check_activation};
+}
+CustomField init_field() {
+  return {"init", "pytorch_default",
+          {{"description", "a scheme name, or {\"scheme\", \"nonlinearity\", \"std\", \"bias\"}"},
+           {"default", "pytorch_default"}},
+          check_init};
+}
+NumberField dropout_field() {
+  return real("dropout", 0, 0, 1, "dropout probability after each activation", false, true);
+}
+ChoiceField kind_field(const char* kind) {
+  return {"kind", {"mlp", "ffn"}, kind, "mlp: a stack of Linear + activation; ffn: residual FFN blocks"};
+}
+
+const std::vector<Field>& mlp_fields() {
+  static const std::vector<Field> fields = {
+      kind_field("mlp"),
+      CustomField{"hidden", json{64, 64},
+                  {{"type", "array"},
+                   {"items", {{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxWidth}}},
+                   {"maxItems", kMaxDepth},
+                   {"default", {64, 64}},
+                   {"description", "hidden layer widths"}},
+                  check_hidden},
+      activation_field("relu"),
+      init_field(),
+      dropout_field(),
+  };
+  return fields;
+}
+
+const std::vector<Field>& ffn_fields(bool gated) {
+  const auto table = [](bool is_gated) {
+    return std::vector<Field>{
+        kind_field("ffn"),
+        ChoiceField{"block", {"standard", "gated"}, "standard",
+                    "standard: down(act(up(x))); gated: down(act(gate(x)) * up(x))"},
+        integer("d_model", 64, 1, kMaxWidth, "width of the residual stream"),
+        integer("d_ff", 256, 1, kMaxWidth, "hidden width of each block"),
+        integer("blocks", 2, 1, kMaxDepth, "number of residual blocks"),
+        is_gated ? CustomField{"activation", "swiglu",
+                               {{"enum", {"glu", "reglu", "geglu", "swiglu", "sigmoid", "relu",
+                                          "gelu", "gelu_tanh", "silu", "swish"}},
+                                {"default", "swiglu"},
+                                {"description", "gated kind, or the activation on the gate"}},
+                               check_gate_activation}
+                 : activation_field("gelu"),
+        init_field(),
+        dropout_field(),
+    };
+  };
+  static const std::vector<Field> standard = table(false);
+  static const std::vector<Field> gated_table = table(true);
+  return gated ? gated_table : standard;
+}
+
+const std::vector<Field>& loss_fields() {
+  static const std::vector<Field> fields = {
+      ChoiceField{"name", {"auto", "cross_entropy", "bce_with_logits", "mse"}, "auto",
+                  "auto: bce_with_logits for binary tasks, cross_entropy for multiclass, mse "
+                  "for regression"},
+      real("label_smoothing", 0, 0, 1, "cross_entropy only: PyTorch's label smoothing"),
+  };
+  return fields;
+}
+
+const std::vector<Field>& optimizer_fields(const std::string& name) {
+  // Up to 1e6: diverging on purpose is part of studying training.
+  const auto lr = [](double fallback) {
+    return real("lr", fallback, 0, 1e6, "learning rate", true);
+  };
+  const ChoiceField which{"name", {"sgd", "adam", "adamw"}, "adam", "the optimiser"};
+  static const std::vector<Field> sgd = {
+      which,
+      lr(0.01),
+      real("momentum", 0, 0, 1, "momentum factor", false, true),
+      BoolField{"nesterov", false, "Nesterov momentum"},
+      real("weight_decay", 0, 0, 1, "L2 penalty added to the gradient"),
+  };
+  const auto adam_table = [&](double weight_decay, const char* decay_help) {
+    return std::vector<Field>{
+        which,
+        lr(1e-3),
+        real("beta1", 0.9, 0, 1, "decay of the gradient average", false, true),
+        real("beta2", 0.999, 0, 1, "decay of the squared-gradient average", false, true),
+        real("eps", 1e-8, 0, 1, "added to the denominator", true),
+        real("weight_decay", weight_decay, 0, 1, decay_help),
+    };
+  };
+  static const std::vector<Field> adam = adam_table(0, "L2 penalty added to the gradient");
+  static const std::vector<Field> adamw = adam_table(0.01, "decoupled weight decay");
+  if (name == "sgd") return sgd;
+  return name == "adamw" ? adamw : adam;
+}
+
+const std::vector<Field>& train_fields() {
+  static const std::vector<Field> fields = {
+      integer("epochs", 100, 1, 100000, "passes over the training split"),
+      integer("batch_size", 64, 1, 1000000, "examples per step"),
+      integer("seed", 0, 0, 4294967295.0, "seeds the model's init, dropout and batch order"),
+      integer("eval_every", 50, 1, 1e9, "steps between evaluations on the test split"),
+      nullable(real("clip_grad_norm", 0, 0, 1e9, "clip the gradients' total 2-norm to this", true)),
+      ChoiceField{"schedule", {"constant", "cosine", "step"}, "constant",
+                  "learning-rate schedule: cosine decays to 0 over the run; step multiplies "
+                  "by gamma every step_size epochs"},
+      integer("step_size", 30, 1, 100000, "schedule \"step\": epochs between decays"),
+      real("gamma", 0.1, 0, 1, "schedule \"step\": decay factor", true),
+      nullable(real("target", 0, 0, 1e9,
+                    "a test accuracy (classification) or test loss (regression) to reach")),
+      BoolField{"stop_at_target", true, "stop training once the target is reached"},
+      BoolField{"detect_anomaly", false,
+                "check every op's output and gradient for NaN/Inf and stop at the first, naming "
+                "the op and the module (slower; for debugging a run that diverges)"},
+  };
+  return fields;
+}
+
+const std::vector<Field>& diagnostics_fields() {
+  static const std::vector<Field> fields = {
+      BoolField{"activation_stats", true,
+                "per-layer mean, std, % zeros, % dead units, % saturated at each eval"},
+      BoolField{"grad_norms", true, "per-layer gradient norms at each eval"},
+  };
+  return fields;
+}
+
+const std::vector<std::string> kSections = {"task",      "model", "loss",
+                                            "optimizer", "train", "diagnostics"};
+
+// ---- resolving -----------------------------------------------------------------------------
+
+json section(const json& doc, const char* name) {
+  const auto it = doc.find(name);
+  return it == doc.end() ? json::object() : *it;
+}
+
+json resolve_model(const json& spec) {
+  const FieldPath path{"model"};
+  if (!spec.is_object())
+    throw FieldError(path, fmt::format("expected an object, found {}", detail::found_text(spec)));
+  const json kind = detail::resolve_fields(json{{"kind", spec.value("kind", json("mlp"))}},
+                                           {kind_field("mlp")}, path, "model");
+  if (kind["kind"] == "mlp") return detail::resolve_fields(spec, mlp_fields(), path, "model \"mlp\"");
+  const bool gated = spec.value("block", json("standard")) == "gated";
+  return detail::resolve_fields(spec, ffn_fields(gated), path, "model \"ffn\"");
+}
+
+json resolve_optimizer(const json& spec) {
+  const FieldPath path{"optimizer"};
+  const json name = spec.is_object() ? spec.value("name", json("adam")) : json("adam");
+  const std::string which = name.is_string() ? name.get<std::string>() : "";
+  return detail::resolve_fields(spec, optimizer_fields(which), path,
+                                fmt::format("optimizer \"{}\"", which));
+}
+
+// The loss a task kind takes when the config says "auto", and which losses fit it.
+std::string resolve_loss_name(const std::string& name, data::TaskKind kind) {
+  const std::string natural = kind == data::TaskKind::binary       ? "bce_with_logits"
+                              : kind == data::TaskKind::multiclass ? "cross_entropy"
+                                                                   : "mse";
+  if (name == "auto") return natural;
+  const bool fits = name == natural || name == "mse" ||
+                    (name == "cross_entropy" && kind == data::TaskKind::binary);
+  if (!fits)
+    throw FieldError({"loss", "name"},
+                     fmt::format("{} does not fit a {} task; use {} (or \"auto\")", name,
+                                 data::to_string(kind), natural));
+  return name;
+}
+
+float as_float(const json& v) { return v.get<float>(); }
+std::optional<float> as_optional(const json& v) {
+  return v.is_null() ? std::nullopt : std::optional<float>(v.get<float>());
+}
+
+ModelConfig to_model(const json& m) {
+  ModelConfig model;
+  model.kind = m["kind"];
+  model.activation = m["activation"];
+  model.dropout = as_float(m["dropout"]);
+  model.init.name = m["init"]["scheme"];
+  model.init.nonlinearity = m["init"]["nonlinearity"];
+  model.init.std = as_float(m["init"]["std"]);
+  model.init.bias = as_optional(m["init"]["bias"]);
+  if (model.kind == "mlp") {
+    model.hidden = m["hidden"].get<std::vector<int64_t>>();
+  } else {
+    model.block = m["block"];
+    model.d_model = m["d_model"];
+    model.d_ff = m["d_ff"];
+    model.blocks = m["blocks"];
+  }
+  return model;
+}
+
+// What the field checks cannot see alone: a PReLU with one slope per channel must match every
+// width it is applied to, and a scheme with a gain needs a nonlinearity whose gain is known.
+void check_model_fits(const ModelConfig& m) {
+  const json& act = m.activation;
+  if (act.is_object() && act.value("name", "") == "prelu") {
+    const int64_t slopes = act.value("num_parameters", int64_t{1});
+    const std::vector<int64_t> widths = m.kind == "mlp" ? m.hidden : std::vector<int64_t>{m.d_ff};
+    for (int64_t width : widths)
+      if (slopes != 1 && slopes != width)
+        throw FieldError({"model", "activation", "num_parameters"},
+                         fmt::format("expected 1 or the width of every layer it follows ({}), "
+                                     "found {}",
+                                     width, slopes));
+  }
+  const bool uses_gain = m.init.name.starts_with("xavier") || m.init.name.starts_with("kaiming");
+  if (!uses_gain || !m.init.nonlinearity.empty() || m.block == "gated") return;
+  const std::string name = act.is_string() ? act.get<std::string>() : act.value("name", "");
+  try {
+    nn::init::calculate_gain(name);
+  } catch (const Error&) {
+    throw FieldError({"model", "init", "nonlinearity"},
+                     fmt::format("{} needs a gain, and none is known for activation \"{}\"; set "
+                                 "init.nonlinearity (e.g. \"relu\" or \"linear\")",
+                                 m.init.name, name));
+  }
+}
+
+}  // namespace
+
+Config parse_config(const json& doc) {
+  if (!doc.is_object())
+    throw FieldError({}, fmt::format("expected a config object, found {}",
+                                     detail::found_text(doc)));
+  detail::reject_unknown_fields(doc, kSections, {}, "the config");
+  if (!doc.contains("task"))
+    throw FieldError({"task"}, fmt::format("expected a task, found nothing; known: {}",
+                                           fmt::join(data::task_names(), ", ")));
+  json resolved = json::object();
+  try {
+    resolved["task"] = data::resolve_task(doc["task"]);
+  } catch (const FieldError& e) {
+    throw e.path().empty() || e.path().front() != "task" ? e.within("task") : e;
+  }
+  resolved["model"] = resolve_model(section(doc, "model"));
+  resolved["loss"] = detail::resolve_fields(section(doc, "loss"), loss_fields(), {"loss"}, "loss");
+  resolved["optimizer"] = resolve_optimizer(section(doc, "optimizer"));
+  resolved["train"] = detail::resolve_fields(section(doc, "train"), train_fields(), {"train"}, "train");
+  resolved["diagnostics"] = detail::resolve_fields(section(doc, "diagnostics"),
+                                                   diagnostics_fields(), {"diagnostics"},
+                                                   "diagnostics");
+  check_model_fits(to_model(resolved["model"]));
+  const data::TaskKind kind = data::task_kind(resolved["task"]["name"]);
+  resolved["loss"]["name"] = resolve_loss_name(resolved["loss"]["name"], kind);
+
+  Config config;
+  config.task = resolved["task"];
+  config.model = to_model(resolved["model"]);
+  const json& loss = resolved["loss"];
+  config.loss = {loss["name"], as_float(loss["label_smoothing"])};
+  const json& opt = resolved["optimizer"];
+  config.optimizer.name = opt["name"];
+  config.optimizer.lr = as_float(opt["lr"]);
+  config.optimizer.weight_decay = as_float(opt["weight_decay"]);
+  if (config.optimizer.name == "sgd") {
+    config.optimizer.momentum = as_float(opt["momentum"]);
+    config.optimizer.nesterov = opt["nesterov"];
+    if (config.optimizer.nesterov && config.optimizer.momentum == 0.f)
+      throw FieldError({"optimizer", "nesterov"}, "expected momentum > 0 with nesterov, found "
+                                                  "momentum 0");
+  } else {
+    config.optimizer.beta1 = as_float(opt["beta1"]);
+    config.optimizer.beta2 = as_float(opt["beta2"]);
+    config.optimizer.eps = as_float(opt["eps"]);
+  }
+  const json& train = resolved["train"];
+  config.train.epochs = train["epochs"];
+  config.train.batch_size = train["batch_size"];
+  config.train.seed = train["seed"];
+  config.train.eval_every = train["eval_every"];
+  config.train.clip_grad_norm = as_optional(train["clip_grad_norm"]);
+  config.train.schedule = train["schedule"];
+  config.train.step_size = train["step_size"];
+  config.train.gamma = as_float(train["gamma"]);
+  config.train.target = as_optional(train["target"]);
+  config.train.stop_at_target = train["stop_at_target"];
+  config.train.detect_anomaly = train["detect_anomaly"];
+  const json& diag = resolved["diagnostics"];
+  config.diagnostics = {diag["activation_stats"], diag["grad_norms"]};
+  config.resolved = std::move(resolved);
+  return config;
+}
+
+namespace {
+// "line L, column C" of a byte offset: people look for lines and columns, not offsets.
+std::string line_and_column(const std::string& text, size_t offset) {
+  int64_t line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < std::min(offset, text.size()); ++i)
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  return fmt::format("line {}, column {}", line, offset - line_start + 1);
+}
+}  // namespace
+
+json parse_json_text(const std::string& text, const std::string& source) {
+  const detail::JsonDepth depth = detail::json_nesting_depth(text);
+  if (depth.depth > detail::kMaxJsonDepth)
+    throw FieldError({}, fmt::format("{}: JSON nested deeper than {} levels at {}", source,
+                                     detail::kMaxJsonDepth, line_and_column(text, depth.offset)));
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    const std::string reason = e.what();
+    const size_t detail_at = reason.find("syntax error");
+    throw FieldError({}, fmt::format("{}: invalid JSON at {}: {}", source,
+                                     line_and_column(text, e.byte == 0 ? 0 : e.byte - 1),
+                                     detail_at == std::string::npos ? reason
+                                                                    : reason.substr(detail_at)));
+  }
+}
+
+void set_field(json& doc, const std::string& dotted_path, json value) {
+  json* node = &doc;
+  std::stringstream parts(dotted_path);
+  std::string part;
+  std::vector<std::string> walked;
+  while (std::getline(parts, part, '.')) {
+    if (part.empty())
+      throw FieldError({}, fmt::format("empty name in the path \"{}\"", dotted_path));
+    if (node->is_null()) *node = json::object();  // a section the file leaves out
+    if (!node->is_object())
+      throw FieldError({}, fmt::format("{} is not an object", fmt::join(walked, ".")));
+    walked.push_back(part);
+    node = &(*node)[part];
+  }
+  *node = std::move(value);
+}
+
+void apply_override(json& doc, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw FieldError({}, fmt::format("--set {}: expected key.path=value", assignment));
+  const std::string text = assignment.substr(eq + 1);
+  if (detail::json_nesting_depth(text).depth > detail::kMaxJsonDepth)
+    throw FieldError({}, fmt::format("--set {}: the value is nested deeper than {} levels",
+                                     assignment.substr(0, eq), detail::kMaxJsonDepth));
+  json value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) value = text;  // a bare word such as gelu is a string
+  try {
+    set_field(doc, assignment.substr(0, eq), std::move(value));
+  } catch (const FieldError& e) {
+    throw FieldError({}, fmt::format("--set {}: {}", assignment, e.reason()));
+  }
+}
+
+json read_json_file(const std::string& path, const std::string& what) {
+  const auto refuse = [&](const std::string& why) {
+    return FieldError({}, fmt::format("cannot read {} {}: {}", what, path, why));
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw refuse("it is a directory");
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw refuse(errno != 0 ? std::strerror(errno) : "cannot open it");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw refuse("a read error");
+  return parse_json_text(text.str(), path);
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  json doc = read_json_file(path, "config file");
+  for (const std::string& assignment : overrides) apply_override(doc, assignment);
+  return parse_config(doc);
+}
+
+json config_schema() {
+  json tasks = json::array();
+  for (const std::string& name : data::task_names()) tasks.push_back(data::task_schema(name));
+  json models = json::array({detail::fields_schema(mlp_fields()),
+                             detail::fields_schema(ffn_fields(false)),
+                             detail::fields_schema(ffn_fields(true))});
+  json optimizers = json::array();
+  for (const char* name : {"sgd", "adam", "adamw"})
+    optimizers.push_back(detail::fields_schema(optimizer_fields(name)));
+  json properties = {
+      {"task", {{"anyOf", tasks}}},
+      {"model", {{"anyOf", models}}},
+      {"loss", detail::fields_schema(loss_fields())},
+      {"optimizer", {{"anyOf", optimizers}}},
+      {"train", detail::fields_schema(train_fields())},
+      {"diagnostics", detail::fields_schema(diagnostics_fields())},
+  };
+  return {{"$schema", "https://json-schema.org/draft/2020-12/schema"},
+          {"title", "actlab run config"},
+          {"type", "object"},
+          {"required", {"task"}},
+          {"properties", properties},
+          {"additionalProperties", false}};
+}
+
+std::string config_error_message(const FieldError& error) {
+  if (error.path().empty()) return fmt::format("config error: {}", error.reason());
+  return fmt::format("config error at {}: {}", error.pointer_path(), error.reason());
+}
+
+}  // namespace actlab

@@ -1,0 +1,563 @@
+// The trainer and the models it builds from configs.
+#include "actlab/train/train.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <cmath>
+#include <numbers>
+
+#include "actlab/core/anomaly.hpp"
+#include "actlab/core/autograd.hpp"
+#include "actlab/nn/activation.hpp"
+#include "actlab/nn/ffn.hpp"
+#include "actlab/nn/linear.hpp"
+#include "actlab/nn/mlp.hpp"
+#include "actlab/ops/loss.hpp"
+#include "actlab/ops/ops.hpp"
+#include "actlab/train/optim.hpp"
+
+namespace actlab {
+namespace {
+
+std::string activation_name(const nlohmann::json& spec) {
+  return spec.is_string() ? spec.get<std::string>() : spec.value("name", std::string("custom"));
+}
+
+// A stack of residual FFN blocks between an input and an output projection.
+class ResidualFFN : public nn::Module {
+ public:
+  ResidualFFN(const ModelConfig& config, int64_t input_dim, int64_t output_dim, Generator& gen)
+      : in_(input_dim, config.d_model, true, gen),
+        out_(config.d_model, output_dim, true, gen),
+        dropout_(config.dropout),
+        dropout_gen_(gen.next_u32()) {
+    const bool gated = config.block == "gated";
+    const std::string act = activation_name(config.activation);
+    nn::init::Scheme linear_scheme = config.init;
+    if (linear_scheme.nonlinearity.empty()) linear_scheme.nonlinearity = "linear";
+    nn::init::Scheme hidden_scheme = config.init;
+    if (hidden_scheme.nonlinearity.empty())
+      hidden_scheme.nonlinearity = gated ? nn::gate_activation_for(act) : act;
+    register_generator("dropout_generator", &dropout_gen_);
+    register_module("in", &in_);
+    nn::init::apply(in_, linear_scheme, gen);
+    for (int64_t b = 0; b < config.blocks; ++b) {
+      if (gated) {
+        auto block = std::make_unique<nn::GatedFeedForward>(config.d_model, config.d_ff, act,
+                                                            false, gen);
+        nn::init::apply(block->gate, hidden_scheme, gen);
+        nn::init::apply(block->up, linear_scheme, gen);
+        nn::init::apply(block->down, linear_scheme, gen);
+        blocks_.push_back(std::move(block));
+      } else {
+        auto block = std::make_unique<nn::FeedForward>(config.d_model, config.d_ff,
+                                                       config.activation, true, gen);
+        nn::init::apply(block->up, hidden_scheme, gen);
+        nn::init::apply(block->down, linear_scheme, gen);
+        blocks_.push_back(std::move(block));
+      }
+      register_module(fmt::format("blocks.{}", b), blocks_.back().get());
+    }
+    register_module("out", &out_);
+    nn::init::apply(out_, linear_scheme, gen);
+  }
+
+  Tensor forward(const Tensor& x) override {
+    Tensor h = in_(x);
+    for (auto& block : blocks_) h = h + dropout((*block)(h), dropout_, is_training(), dropout_gen_);
+    return out_(h);
+  }
+
+  std::string describe() const override {
+    std::string out = fmt::format("ResidualFFN(\n  (in): {}", in_.describe());
+    for (size_t b = 0; b < blocks_.size(); ++b)
+      out += fmt::format("\n  (blocks.{}): {}", b, blocks_[b]->describe());
+    return out + fmt::format("\n  (out): {}\n)", out_.describe());
+  }
+
+  std::vector<ActivationSite> sites(const ModelConfig& config) {
+    std::vector<ActivationSite> sites;
+    const bool gated = config.block == "gated";
+    const std::string act = activation_name(config.activation);
+    for (size_t b = 0; b < blocks_.size(); ++b) {
+      if (gated) {
+        auto& block = static_cast<nn::GatedFeedForward&>(*blocks_[b]);
+        sites.push_back({fmt::format("block {}", b + 1), &block.down, true, act,
+                         {fmt::format("blocks.{}.gate.weight", b), fmt::format("blocks.{}.up.weight", b)}});
+      } else {
+        auto& block = static_cast<nn::FeedForward&>(*blocks_[b]);
+        sites.push_back({fmt::format("block {}", b + 1), block.act.get(), false, act,
+                         {fmt::format("blocks.{}.up.weight", b)}});
+      }
+    }
+    return sites;
+  }
+
+ private:
+  nn::Linear in_;
+  std::vector<std::unique_ptr<nn::Module>> blocks_;
+  nn::Linear out_;
+  float dropout_;
+  Generator dropout_gen_;
+};
+
+double to_double(const Tensor& scalar) { return static_cast<double>(scalar.item()); }
+
+// Forward hooks removed when the guard goes, even when a forward throws.
+class HookGuard {
+ public:
+  HookGuard() = default;
+  HookGuard(const HookGuard&) = delete;
+  HookGuard& operator=(const HookGuard&) = delete;
+  ~HookGuard() {
+    for (auto& [module, id] : hooks_) module->remove_forward_hook(id);
+  }
+  void add(nn::Module& module, nn::Module::ForwardHook hook) {
+    hooks_.emplace_back(&module, module.add_forward_hook(std::move(hook)));
+  }
+
+ private:
+  std::vector<std::pair<nn::Module*, int>> hooks_;
+};
+
+// Puts a module in eval mode for a scope and back as it was after.
+class EvalMode {
+ public:
+  explicit EvalMode(nn::Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
+  ~EvalMode() { module_.train(was_training_); }
+  EvalMode(const EvalMode&) = delete;
+  EvalMode& operator=(const EvalMode&) = delete;
+
+ private:
+  nn::Module& module_;
+  bool was_training_;
+};
+
+// The failure of a run that diverged at `step`, with what is known of why.
+std::string diverged_at(int64_t step, const std::string& why) {
+  return fmt::format("step {}: the run diverged to NaN/Inf; {}", step, why);
+}
+
+// Per-column statistics of activations [N, units] (a 1-D tensor counts as one unit).
+LayerStats stats_of(const Tensor& a, const std::string& activation) {
+  LayerStats s;
+  s.activation = activation;
+  const int64_t n = a.numel();
+  if (n == 0) return s;
+  const int64_t units = a.dim() >= 2 ? a.size(-1) : 1;
+  const int64_t rows = n / units;
+  const float* v = a.data();
+  const bool sigmoid_like = activation == "sigmoid";
+  const bool tanh_like = activation == "tanh";
+  double sum = 0, sum_sq = 0;
+  int64_t zeros = 0, saturated = 0;
+  std::vector<char> alive(static_cast<size_t>(units), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t u = 0; u < units; ++u) {
+      const float y = v[r * units + u];
+      sum += y;
+      sum_sq += static_cast<double>(y) * y;
+      if (y == 0.f)
+        ++zeros;
+      else
+        alive[static_cast<size_t>(u)] = 1;
+      if ((sigmoid_like && (y < 0.01f || y > 0.99f)) || (tanh_like && std::abs(y) > 0.99f))
+        ++saturated;
+    }
+  s.mean = sum / static_cast<double>(n);
+  s.std = std::sqrt(std::max(0.0, sum_sq / static_cast<double>(n) - s.mean * s.mean));
+  s.zero_fraction = static_cast<double>(zeros) / static_cast<double>(n);
+  int64_t dead = 0;
+  for (char a_live : alive) dead += a_live == 0;
+  s.dead_fraction = static_cast<double>(dead) / static_cast<double>(units);
+  s.saturated_fraction = static_cast<double>(saturated) / static_cast<double>(n);
+  return s;
+}
+
+}  // namespace
+
+Model build_model(const ModelConfig& config, int64_t input_dim, int64_t output_dim,
+                  Generator& gen) {
+  Model model;
+  if (config.kind == "mlp") {
+    auto mlp = std::make_unique<nn::MLP>(input_dim, config.hidden, output_dim, config.activation,
+                                         config.init, config.dropout, gen);
+    const std::string act = activation_name(config.activation);
+    std::string linear;  // the Linear that feeds the next activation
+    for (auto& [name, module] : mlp->named_children()) {
+      if (dynamic_cast<nn::Linear*>(module) != nullptr)
+        linear = name;
+      else if (dynamic_cast<nn::Dropout*>(module) == nullptr)
+        model.sites.push_back({fmt::format("layer {}", model.sites.size() + 1), module, false,
+                               act, {linear + ".weight"}});
+    }
+    model.net = std::move(mlp);
+  } else {
+    auto ffn = std::make_unique<ResidualFFN>(config, input_dim, output_dim, gen);
+    model.sites = ffn->sites(config);
+    model.net = std::move(ffn);
+  }
+  return model;
+}
+
+// ---- Trainer ---------------------------------------------------------------------------------
+
+namespace {
+
+int64_t output_dim_for(const Config& config, const data::Dataset& data) {
+  if (config.loss.name == "bce_with_logits") return 1;
+  if (config.loss.name == "cross_entropy") return data.num_classes;
+  return data.kind == data::TaskKind::multiclass ? data.num_classes : data.output_dim;
+}
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const OptimizerConfig& c,
+                                                 std::vector<Tensor> params) {
+  if (c.name == "sgd")
+    return std::make_unique<optim::SGD>(std::move(params), c.lr, c.momentum, c.weight_decay,
+                                        c.nesterov);
+  if (c.name == "adamw")
+    return std::make_unique<optim::AdamW>(std::move(params), c.lr, c.beta1, c.beta2, c.eps,
+                                          c.weight_decay);
+  return std::make_unique<optim::Adam>(std::move(params), c.lr, c.beta1, c.beta2, c.eps,
+                                       c.weight_decay);
+}
+
+// Multiclass labels, or binary ones from a [N, 1] 0/1 column.
+std::vector<int64_t> class_labels(const Tensor& y) {
+  return data::labels(y.dim() == 2 ? reshape(y, {-1}) : y);
+}
+
+Tensor one_hot(const std::vector<int64_t>& labels, int64_t classes) {
+  Tensor t = Tensor::zeros({static_cast<int64_t>(labels.size()), classes});
+  float* v = t.mutable_data();
+  for (size_t i = 0; i < labels.size(); ++i) v[static_cast<int64_t>(i) * classes + labels[i]] = 1.f;
+  return t;
+}
+
+}  // namespace
+
+Trainer::Trainer(Config config)
+    : config_(std::move(config)),
+      dataset_(data::make_task(config_.task)),
+      gen_(config_.train.seed),
+      detect_anomaly_(config_.train.detect_anomaly) {
+  model_ = build_model(config_.model, dataset_.input_dim, output_dim_for(config_, dataset_), gen_);
+  optimizer_ = make_optimizer(config_.optimizer, model_.net->parameters());
+  for (auto& [name, module] : model_.net->named_modules())
+    if (auto* prelu = dynamic_cast<nn::PReLU*>(module))
+      optimizer_->exclude_from_weight_decay(prelu->weight);
+}
+
+Trainer::~Trainer() = default;
+
+int64_t Trainer::total_steps() const {
+  const int64_t n = dataset_.x_train.size(0);
+  const int64_t per_epoch = (n + config_.train.batch_size - 1) / config_.train.batch_size;
+  return per_epoch * config_.train.epochs;
+}
+
+Tensor Trainer::loss(const Tensor& output, const Tensor& y) const {
+  const std::string& name = config_.loss.name;
+  if (name == "bce_with_logits") return binary_cross_entropy_with_logits(output, y);
+  if (name == "cross_entropy")
+    return cross_entropy(output, class_labels(y), config_.loss.label_smoothing);
+  if (dataset_.kind == data::TaskKind::multiclass)
+    return mse_loss(output, one_hot(class_labels(y), dataset_.num_classes));
+  return mse_loss(output, y);
+}
+
+std::optional<double> Trainer::accuracy(const Tensor& output, const Tensor& y) const {
+  if (dataset_.kind == data::TaskKind::regression) return std::nullopt;
+  const std::vector<int64_t> truth = class_labels(y);
+  const int64_t cols = output.size(-1);
+  const float* o = output.data();
+  // One output column: a logit (threshold 0) or, trained with MSE, a 0/1 score (threshold 0.5).
+  const float threshold = config_.loss.name == "mse" ? 0.5f : 0.f;
+  int64_t correct = 0;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    const float* row = o + static_cast<int64_t>(i) * cols;
+    int64_t predicted = 0;
+    if (cols == 1) {
+      predicted = row[0] > threshold ? 1 : 0;
+    } else {
+      for (int64_t c = 1; c < cols; ++c)
+        if (row[c] > row[predicted]) predicted = c;
+    }
+    correct += predicted == truth[i];
+  }
+  return static_cast<double>(correct) / static_cast<double>(truth.size());
+}
+
+Tensor Trainer::predict(const Tensor& x) {
+  NoGradGuard no_grad;
+  EvalMode eval(*model_.net);
+  return (*model_.net)(x);
+}
+
+std::pair<double, std::optional<double>> Trainer::evaluate(const Tensor& x, const Tensor& y) {
+  const Tensor out = predict(x);
+  NoGradGuard no_grad;
+  return {to_double(loss(out, y)), accuracy(out, y)};
+}
+
+float Trainer::lr_at(int64_t step) const {
+  const float base = config_.optimizer.lr;
+  const TrainConfig& t = config_.train;
+  if (t.schedule == "cosine")
+    return base * 0.5f *
+           (1.f + std::cos(std::numbers::pi_v<float> * static_cast<float>(step) /
+                           static_cast<float>(total_steps())));
+  if (t.schedule == "step") {
+    const int64_t per_epoch = std::max<int64_t>(1, total_steps() / t.epochs);
+    return base * std::pow(t.gamma, static_cast<float>(step / per_epoch / t.step_size));
+  }
+  return base;
+}
+
+std::vector<LayerStats> Trainer::activation_stats(const Tensor& x) {
+  std::vector<Tensor> seen(model_.sites.size());
+  {
+    HookGuard hooks;
+    for (size_t i = 0; i < model_.sites.size(); ++i) {
+      const ActivationSite& site = model_.sites[i];
+      hooks.add(*site.module, [&seen, i, input = site.watch_input](nn::Module&, const Tensor& x,
+                                                                   const Tensor& y) {
+        seen[i] = input ? x : y;
+      });
+    }
+    predict(x);
+  }
+  std::vector<LayerStats> stats;
+  for (size_t i = 0; i < model_.sites.size(); ++i) {
+    LayerStats s = stats_of(seen[i], model_.sites[i].activation);
+    s.name = model_.sites[i].name;
+    stats.push_back(std::move(s));
+  }
+  return stats;
+}
+
+bool Trainer::parameters_finite() const {
+  for (const Tensor& p : model_.net->parameters())
+    if (!all_finite(p)) return false;
+  return true;
+}
+
+std::vector<GradNorm> Trainer::grad_norms() const {
+  std::vector<GradNorm> norms;
+  for (auto& [name, p] : model_.net->named_parameters()) {
+    if (!name.ends_with("weight")) continue;
+    const Tensor g = p.grad();
+    double sq = 0;
+    if (g.defined())
+      for (float v : g.to_vector()) sq += static_cast<double>(v) * v;
+    norms.push_back({name, std::sqrt(sq)});
+  }
+  return norms;
+}
+
+std::vector<GradNorm> Trainer::gradient_norms(const Tensor& x, const Tensor& y) {
+  const bool was_training = model_.net->is_training();
+  model_.net->eval();
+  optimizer_->zero_grad();
+  loss((*model_.net)(x), y).backward();
+  model_.net->train(was_training);
+  std::vector<GradNorm> norms = grad_norms();
+  optimizer_->zero_grad();
+  return norms;
+}
+
+// Replays a failed step's forward with every module watched, to name the first op whose output
+// is not finite.
+std::string Trainer::explain_non_finite(const Tensor& x, const Tensor& y, int64_t step) {
+  std::string culprit;
+  {
+    HookGuard hooks;
+    for (auto& [name, module] : model_.net->named_modules()) {
+      const std::string label = name.empty() ? "the model" : name;
+      hooks.add(*module, [&culprit, label](nn::Module& m, const Tensor&, const Tensor& out) {
+        if (culprit.empty() && !all_finite(out))
+          culprit = fmt::format("{} ({})", label, m.describe());
+      });
+    }
+    NoGradGuard no_grad;
+    const Tensor out = (*model_.net)(x);
+    if (culprit.empty() && !std::isfinite(loss(out, y).item()))
+      culprit = fmt::format("the loss ({})", config_.loss.name);
+  }
+  if (culprit.empty()) {
+    for (const auto& [name, p] : model_.net->named_parameters())
+      if (!all_finite(p)) {
+        culprit = fmt::format("the optimiser step, which made parameter {} non-finite", name);
+        break;
+      }
+  }
+  if (culprit.empty()) culprit = "a gradient (the forward pass was finite)";
+  return diverged_at(step, "the first non-finite value came from " + culprit);
+}
+
+bool Trainer::is_evaluation_step(int64_t step) const {
+  return step >= 1 && step <= total_steps() &&
+         (step % config_.train.eval_every == 0 || step == total_steps());
+}
+
+std::vector<std::pair<std::string, Generator::State>> Trainer::generator_states() {
+  std::vector<std::pair<std::string, Generator::State>> states;
+  for (auto& [name, gen] : model_.net->named_generators()) states.emplace_back(name, gen->state());
+  return states;
+}
+
+void Trainer::restore_generators(
+    const std::vector<std::pair<std::string, Generator::State>>& states) {
+  auto gens = model_.net->named_generators();
+  const auto names = [](const auto& list) {
+    std::vector<std::string> out;
+    for (const auto& entry : list) out.push_back(entry.first);
+    return fmt::format("[{}]", fmt::join(out, ", "));
+  };
+  bool same = gens.size() == states.size();
+  for (size_t i = 0; same && i < gens.size(); ++i) same = gens[i].first == states[i].first;
+  if (!same)
+    throw Error(fmt::format("resume: the saved generators {} are not the model's {}",
+                            names(states), names(gens)));
+  for (size_t i = 0; i < gens.size(); ++i) gens[i].second->set_state(states[i].second);
+}
+
+TrainResult Trainer::run(const TrainCallbacks& callbacks) {
+  TrainProgress start;
+  Generator batch_gen(config_.train.seed, 1);
+  start.batch_generator = batch_gen.state();
+  start.batches = data::BatchIterator(dataset_.x_train, dataset_.y_train,
+                                      config_.train.batch_size, batch_gen)
+                      .state();
+  start.model_generators = generator_states();
+  return resume(start, callbacks);
+}
+
+std::optional<double> Trainer::train_step(const data::Batch& batch, float lr) {
+  optimizer_->set_lr(lr);
+  optimizer_->zero_grad();
+  Tensor l = loss((*model_.net)(batch.x), batch.y);
+  const double value = to_double(l);
+  if (!std::isfinite(value)) return std::nullopt;
+  l.backward();
+  for (const Tensor& p : model_.net->parameters())
+    if (p.grad().defined() && !all_finite(p.grad())) return std::nullopt;
+  if (config_.train.clip_grad_norm)
+    optim::clip_grad_norm(model_.net->parameters(), *config_.train.clip_grad_norm);
+  optimizer_->step();
+  return value;
+}
+
+bool Trainer::evaluate_into(EvalRecord& record) {
+  std::tie(record.test_loss, record.test_accuracy) = evaluate(dataset_.x_test, dataset_.y_test);
+  // The last update may have broken the model even though its step's loss was finite.
+  if (!std::isfinite(record.test_loss) || !parameters_finite()) return false;
+  record.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
+  if (config_.diagnostics.grad_norms) record.grad_norms = grad_norms();
+  if (config_.diagnostics.activation_stats) record.layers = activation_stats(dataset_.x_test);
+  return true;
+}
+
+void Trainer::record_evaluation(EvalRecord record, const Generator& batch_gen,
+                                const data::BatchIterator& batches,
+                                const TrainCallbacks& callbacks) {
+  const int64_t step = record.step, epoch = record.epoch;
+  const auto& target = config_.train.target;
+  const bool reached = target && (record.test_accuracy ? *record.test_accuracy >= *target
+                                                       : record.test_loss <= *target);
+  progress_.history.push_back(std::move(record));
+  if (callbacks.on_eval) callbacks.on_eval(progress_.history.back());
+  if (reached && !progress_.steps_to_target) progress_.steps_to_target = step;
+  progress_.step = step;
+  progress_.epoch = epoch;
+  progress_.batch_generator = batch_gen.state();
+  progress_.batches = batches.state();
+  progress_.model_generators = generator_states();
+  progress_.finished = step == total_steps() || (reached && config_.train.stop_at_target);
+  if (callbacks.on_good_state) callbacks.on_good_state(step);
+}
+
+TrainResult Trainer::resume(const TrainProgress& from, const TrainCallbacks& callbacks) {
+  const int64_t total = total_steps();
+  if (from.step < 0 || from.step > total)
+    throw Error(fmt::format("resume: step {} is outside the run's [0, {}]", from.step, total));
+  Generator batch_gen;
+  batch_gen.set_state(from.batch_generator);
+  data::BatchIterator batches(dataset_.x_train, dataset_.y_train, config_.train.batch_size,
+                              batch_gen);
+  batches.set_state(from.batches);
+  restore_generators(from.model_generators);
+  progress_ = from;
+
+  TrainResult result;
+  result.parameter_count = nn::count_parameters(*model_.net);
+  const auto start = std::chrono::steady_clock::now();
+  double loss_sum = 0;
+  int64_t loss_count = 0;
+  auto window_start = std::chrono::steady_clock::now();
+  model_.net->train();
+  const auto finish = [&](int64_t steps) {
+    result.history = progress_.history;
+    result.steps_to_target = progress_.steps_to_target;
+    result.steps = steps;
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+  };
+  // Ends a run that went non-finite at `step`, as `failure` says.
+  const auto stop_diverged = [&](std::string failure, int64_t step) {
+    result.diverged = true;
+    result.failure = std::move(failure);
+    return finish(step);
+  };
+  // Ends a run whose loss, gradients or parameters went non-finite at `step`.
+  const auto diverged = [&](const data::Batch& batch, int64_t step) {
+    return stop_diverged(explain_non_finite(batch.x, batch.y, step), step);
+  };
+  if (from.finished) return finish(from.step);
+
+  std::optional<AnomalyModeGuard> anomaly_mode;
+  if (detect_anomaly_) anomaly_mode.emplace();
+  int64_t step = from.step + 1;
+  try {
+    for (int64_t epoch = from.epoch; step <= total; ++epoch) {
+      while (auto batch = batches.next()) {
+        const float lr = lr_at(step - 1);
+        const std::optional<double> value = train_step(*batch, lr);
+        if (!value) return diverged(*batch, step);
+        loss_sum += *value;
+        ++loss_count;
+        if (callbacks.on_step) callbacks.on_step(step, total, *value);
+
+        if (is_evaluation_step(step)) {
+          const double window = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                               window_start).count();
+          EvalRecord rec;
+          rec.step = step;
+          rec.epoch = epoch;
+          rec.lr = lr;
+          rec.train_loss = loss_sum / static_cast<double>(loss_count);
+          rec.steps_per_second = window > 0 ? static_cast<double>(loss_count) / window : 0;
+          if (!evaluate_into(rec)) return diverged(*batch, step);
+          loss_sum = 0;
+          loss_count = 0;
+          record_evaluation(std::move(rec), batch_gen, batches, callbacks);
+          if (progress_.finished) return finish(step);
+          if (callbacks.should_stop && callbacks.should_stop(step)) {
+            result.stopped = true;
+            return finish(step);
+          }
+          window_start = std::chrono::steady_clock::now();
+        }
+        if (++step > total) break;
+      }
+    }
+  } catch (const AnomalyError& e) {
+    return stop_diverged(diverged_at(step, e.what()), step);
+  }
+  return finish(total);
+}
+
+}  // namespace actlab
