@@ -71,7 +71,8 @@ TEST_CASE("formula: unknown names get a did-you-mean, wrong argument counts are 
         "  x * sigmoid(bta * x)\n"
         "              ^");
   CHECK(error_of("y + 1") ==
-        "formula \"y + 1\", column 1: unknown name \"y\"; known: x, pi, e\n  y + 1\n  ^");
+        "formula \"y + 1\", column 1: unknown name \"y\"; known: x, pi, e; did you mean \"x\"?\n"
+        "  y + 1\n  ^");
   CHECK(error_of("max(x)") ==
         "formula \"max(x)\", column 1: max takes 2 arguments, found 1\n  max(x)\n  ^");
   CHECK(error_of("2 * where(x > 0, x)") ==
@@ -202,12 +203,14 @@ TEST_CASE("derivatives are simplified, constants folded, as text", "[formula][de
   CHECK(Formula("x^2").derivative_text() == "x + x");
   CHECK(Formula("3 * x + 2").derivative_text() == "3");
   CHECK(Formula("x * sigmoid(x)").derivative_text() ==
-        "sigmoid(x) + x * (sigmoid(x) * (1 - sigmoid(x)))");
+        "sigmoid(x) + x * sigmoid(x) * (1 - sigmoid(x))");
   CHECK(Formula("relu(x)").derivative_text() == "step(x)");
   CHECK(Formula("x * sigmoid(beta * x)", {{"beta", 2.0}}).derivative_text() ==
-        "sigmoid(2 * x) + x * (2 * (sigmoid(2 * x) * (1 - sigmoid(2 * x))))");
+        "sigmoid(2 * x) + 2 * x * sigmoid(2 * x) * (1 - sigmoid(2 * x))");
   CHECK(Formula("x * sigmoid(beta * x)", {{"beta", 2.0, true}}).derivative_text() ==
-        "sigmoid(beta * x) + x * (beta * (sigmoid(beta * x) * (1 - sigmoid(beta * x))))");
+        "sigmoid(beta * x) + x * sigmoid(beta * x) * (1 - sigmoid(beta * x)) * beta");
+  // where() passes each branch's derivative, and multiplies in the branch it selects only.
+  CHECK(Formula("where(x > 0, x, expm1(x))").derivative_text() == "where(x > 0, 1, exp(x))");
   CHECK(Formula("where(x > 0, x, 0.5 * x)").derivative_text() == "where(x > 0, 1, 0.5)");
 }
 
@@ -224,11 +227,16 @@ TEST_CASE("a formula that is not finite on [-1e4, 1e4] is refused, naming where"
         "formula \"sqrt(x)\" gives NaN for x in [-10000, -0.0001]; an activation must be finite "
         "on [-1e4, 1e4]");
   CHECK(check_error("exp(x)") ==
-        "formula \"exp(x)\" gives inf for x in [89.1251, 10000]; an activation must be finite on "
+        "formula \"exp(x)\" gives inf for x in [91.2011, 10000]; an activation must be finite on "
         "[-1e4, 1e4]");
   CHECK(check_error("sqrt(abs(x))") ==
         "formula \"sqrt(abs(x))\": its derivative gives NaN at x = 0; it must be finite on "
         "[-1e4, 1e4]");
+  // The textbook sigmoid overflows in float32: e^-x is inf below x = -88, and its derivative
+  // e^-x / (1 + e^-x)^2 is inf / inf there. sigmoid(x) is the stable form.
+  CHECK(check_error("1 / (1 + exp(-x))") ==
+        "formula \"1 / (1 + exp(-x))\": its derivative gives NaN for x in [-10000, -91.2011]; it "
+        "must be finite on [-1e4, 1e4]");
   CHECK(check_error("x * sigmoid(x)") == "(no error)");
   CHECK(check_error("relu(x)") == "(no error)");
   // From a config spec: at activation.formula; from register_formula: an Error.

@@ -150,6 +150,12 @@ NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
     case add:
       if (is_constant(a, 0)) return b;
       if (is_constant(b, 0)) return a;
+      // where(c, p, q) + where(c, r, s) = where(c, p + r, q + s): the derivative of a where()
+      // is a sum of two such terms.
+      if (na.op == where && (*this)[b].op == where && na.a == (*this)[b].a) {
+        const Node l = na, r = (*this)[b];
+        return make(where, l.a, make(add, l.b, r.b), make(add, l.c, r.c));
+      }
       if ((*this)[b].op == neg) return make(sub, a, (*this)[b].a);
       if (na.op == neg) return make(sub, b, na.a);
       break;
@@ -165,6 +171,17 @@ NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
       if (is_constant(a, -1)) return make(neg, b);
       if (is_constant(a) && (*this)[b].op == mul && is_constant((*this)[b].a))
         return make(mul, make(mul, a, (*this)[b].a), (*this)[b].b);
+      // f * where(c, 0, g) = where(c, 0, f * g), so that the branch where() rejects never
+      // multiplies (an infinite f there, such as e^x in ELU's unused branch at x = 100,
+      // would make 0 * inf = NaN); a constant f is moved inside as well.
+      if ((*this)[b].op == where && (is_constant(a) || is_constant((*this)[b].b, 0) ||
+                                     is_constant((*this)[b].c, 0))) {
+        const Node w = (*this)[b];
+        return make(where, w.a, make(mul, a, w.b), make(mul, a, w.c));
+      }
+      if ((*this)[a].op == where && !is_constant(b) &&
+          (is_constant((*this)[a].b, 0) || is_constant((*this)[a].c, 0)))
+        return make(mul, b, a);
       if (is_constant(a) && (*this)[b].op == neg)
         return make(mul, make(neg, a), (*this)[b].a);
       if ((*this)[a].op == neg) return make(neg, make(mul, (*this)[a].a, b));
@@ -320,10 +337,10 @@ std::string Graph::text(NodeId root, const std::vector<std::string>& names) cons
   // An operand in parentheses when it binds less tightly than its place needs.
   const auto operand = [&](NodeId child, int needed) {
     const std::string t = text(child, names);
-    return precedence((*this)[child].op) < needed ? "(" + t + ")" : t;
+    return precedence((*this)[child].op) < needed ? fmt::format("({})", t) : t;
   };
   const int p = precedence(n.op);
-  if (n.op == neg) return "-" + operand(n.a, p + 1);
+  if (n.op == neg) return fmt::format("-{}", operand(n.a, p + 1));
   if (const std::string s = symbol(n.op); !s.empty()) {
     // Left-associative: the right operand of - and / needs parentheses at equal precedence.
     const bool strict = n.op == sub || n.op == div || p == 1;

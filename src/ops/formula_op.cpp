@@ -316,7 +316,8 @@ void Formula::check() const {
     const double f0 = f(at), right = (f(at + h) - f0) / h, left = (f0 - f(at - h)) / h;
     const double central = (right + left) / 2;
     const double analytic = e.graph.evaluate(e.derivatives[i], values)[static_cast<size_t>(e.derivatives[i])];
-    if (!std::isfinite(f0) || !std::isfinite(central)) return;  // the finiteness check's business
+    // Not finite: the finiteness check's business.
+    if (!std::isfinite(f0) || !std::isfinite(central) || !std::isfinite(analytic)) return;
     const auto near = [](double a, double b, double tol) { return std::abs(a - b) <= tol * (1 + std::abs(b)); };
     const bool kink = !near(left, right, 1e-4);
     const bool ok = kink ? near(analytic, left, 1e-3) || near(analytic, right, 1e-3) ||
