@@ -214,7 +214,7 @@ TEST_CASE("derivatives are simplified, constants folded, as text", "[formula][de
   CHECK(Formula("where(x > 0, x, 0.5 * x)").derivative_text() == "where(x > 0, 1, 0.5)");
 }
 
-TEST_CASE("a formula that is not finite on [-1e4, 1e4] is refused, naming where", "[formula][nan]") {
+TEST_CASE("a formula that is not finite from -1e4 to 1e4 is refused, naming where", "[formula][nan]") {
   const auto check_error = [](const std::string& text) {
     try {
       Formula(text).check();

@@ -225,7 +225,7 @@ TEST_CASE("fused: the same bits at 1 and 2 threads, parameter sums included", "[
   CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
 }
 
-TEST_CASE("actlab activations --formula prints the derivative and facts; errors exit 2", "[formula][cli]") {
+TEST_CASE("actlab activations --formula prints the derivative and facts, errors exit 2", "[formula][cli]") {
   const cli_runner::Result ok = cli_runner::actlab("activations --formula \"x * sigmoid(x)\"");
   CHECK(ok.status == 0);
   CHECK(ok.out.find("f'(x) = sigmoid(x) + x * sigmoid(x) * (1 - sigmoid(x))") != std::string::npos);
