@@ -111,7 +111,7 @@ TEST_CASE("formula: learned parameters gradcheck, one shared or one per channel"
   }
 }
 
-TEST_CASE("a learned formula parameter trains in a config and is left out of weight decay", "[formula][params][train]") {
+TEST_CASE("a learned formula parameter trains in a config", "[formula][params][train]") {
   const json doc = {
       {"task", {{"name", "spirals"}, {"n_train", 128}, {"n_test", 64}}},
       {"model", {{"hidden", {16}}, {"activation", {{"formula", "x * sigmoid(beta * x)"}, {"beta", 1.0}, {"learn", {"beta"}}, {"num_parameters", 16}}}}},
