@@ -1,11 +1,13 @@
 // `actlab activations`: every registered activation with its formula, range, derivative and
 // where to use it, as a table on the terminal, one JSON document (--json, the curves included)
-// or a report page with a chart of f and f' per activation (--out DIR).
+// or a report page with a chart of f and f' per activation (--out DIR). With --formula EXPR,
+// the same for one formula, with its symbolic derivative printed as text.
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "actlab/lab/catalog.hpp"
+#include "actlab/ops/formula.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 
@@ -32,10 +34,15 @@ class Activations final : public Command {
     sub->add_option("--out", out_, "write DIR/report.html with a chart of f and f' for each")
         ->type_name("DIR");
     sub->add_flag("--json", json_, "print one JSON document (the curves included)");
+    sub->add_option("--formula", formula_,
+                    "only this formula in x, e.g. \"x * sigmoid(1.702 * x)\": its derivative as "
+                    "text, range, f(0), f'(0) and the charts")
+        ->type_name("EXPR");
     return sub;
   }
 
   int run() override {
+    if (!formula_.empty()) return run_formula();
     const std::vector<ActivationCurve> catalog = activation_catalog();
     const std::string page = out_.empty() ? "" : report_path(out_);
     if (!page.empty()) write_activations_report(page, catalog);
@@ -53,7 +60,36 @@ class Activations final : public Command {
   }
 
  private:
+  // One formula, checked as configs check it; a bad one is bad usage.
+  int run_formula() {
+    nn::ActivationInfo info;
+    std::string derivative;
+    try {
+      const Formula f(formula_);
+      f.check();
+      derivative = f.derivative_text();
+      info = {"a formula", formula_, f.range_text(), "-"};
+    } catch (const Error& e) {
+      throw UsageError(fmt::format("--formula: {}", e.what()));
+    }
+    const ActivationCurve curve = activation_curve("formula", info, {{"formula", formula_}});
+    const std::string page = out_.empty() ? "" : report_path(out_);
+    if (!page.empty()) write_activations_report(page, {curve});
+    if (json_) {
+      nlohmann::json doc = catalog_json({curve});
+      doc["derivative"] = derivative;
+      fmt::print("{}\n", doc.dump(2));
+      return kDone;
+    }
+    fmt::print("f(x)  = {}\nf'(x) = {}\nrange: {}\nf(0) = {:g}, f'(0) = {:g}\n\n", formula_,
+               derivative, info.range, curve.f0, curve.df0);
+    fmt::print("{}", text_table(activation_facts_table({curve})));
+    if (!page.empty()) fmt::print("\nreport: {}\n", page);
+    return kDone;
+  }
+
   std::string out_;
+  std::string formula_;
   bool json_ = false;
 };
 

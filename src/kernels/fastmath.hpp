@@ -1,7 +1,7 @@
-// Fast float32 exp, expm1, log1p, tanh, erf and erfc that GCC vectorises inside plain loops:
+// Fast float32 exp, expm1, log, log1p, tanh, erf and erfc that GCC vectorises inside plain loops:
 // no table lookups, no calls into libm, and no branches (both sides of a choice are computed
 // and one is selected). NaN propagates. Accuracy against double-precision libm, measured by
-// tests/test_fastmath.cpp: exp, expm1, log1p and tanh within 3 ulp (relative error < 2.5e-7);
+// tests/test_fastmath.cpp: exp, expm1, log, log1p and tanh within 3 ulp (relative error < 2.5e-7);
 // erf within 8.1e-8 absolute (1.4 ulp near 1) with FMA, 1.4e-7 without; erfc within 4.5e-7
 // relative up to x = 9 with FMA; without it the rounding of x^2 in e^(-x^2) costs about
 // x^2 * 6e-8 beyond x = 2 (4e-6 at 9).
@@ -95,27 +95,36 @@ ACTLAB_ALWAYS_INLINE float expm1(float x) {
   return p.n > 24 ? large : near_one;
 }
 
-// log(1 + u) for u >= -1 (NaN below), accurate also for tiny u.
-ACTLAB_ALWAYS_INLINE float log1p(float u) {
+namespace detail {
+
+// log(w) for w = 1 + u, where `u` is w - 1 computed without rounding when known (log1p's
+// argument), or w - 1 otherwise (log's).
+ACTLAB_ALWAYS_INLINE float log_of(float w, float u) {
   constexpr float kLn2 = 0.693147181f;
   constexpr float kAtanh[] = {0.666667759f, 0.399775863f, 0.298706859f};
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  // 1 + u = m 2^e with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(s), s = (m - 1) / (m + 1).
-  const float w = 1.f + u;
+  // w = m 2^e with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(s), s = (m - 1) / (m + 1).
   const int32_t e = (std::bit_cast<int32_t>(w) - 0x3f3504f3) >> 23;  // 0x3f3504f3 = sqrt(1/2)
   const float m = std::bit_cast<float>(std::bit_cast<int32_t>(w) - (e << 23));
-  // When 1 + u needs no rescaling, u is m - 1 without the rounding of 1 + u.
+  // When w needs no rescaling, m - 1 is u, without the rounding of 1 + u.
   const float f = e == 0 ? u : m - 1.f;
   const float s = f / (2.f + f);
   const float s2 = s * s;
-  const float log_w =
-      static_cast<float>(e) * kLn2 + (2.f * s + s * s2 * detail::polynomial(s2, kAtanh));
+  const float log_w = static_cast<float>(e) * kLn2 + (2.f * s + s * s2 * polynomial(s2, kAtanh));
   // The bit manipulation above is meaningless for w = 0, inf, NaN or negative w. (Nested
   // selects on w alone: with && in the condition the loops around it stopped vectorising.)
   const float finite_or_nan = w < kInf ? log_w : w;  // log(inf) = inf; NaN stays NaN
   const float at_or_below_zero = w == 0.f ? -kInf : std::numeric_limits<float>::quiet_NaN();
   return w > 0.f ? finite_or_nan : at_or_below_zero;
 }
+
+}  // namespace detail
+
+// log(1 + u) for u >= -1 (NaN below), accurate also for tiny u.
+ACTLAB_ALWAYS_INLINE float log1p(float u) { return detail::log_of(1.f + u, u); }
+
+// log(x) for x >= 0 (NaN below); w - 1 is exact for the w that need no rescaling (Sterbenz).
+ACTLAB_ALWAYS_INLINE float log(float x) { return detail::log_of(x, x - 1.f); }
 
 ACTLAB_ALWAYS_INLINE float tanh(float x) {
   // tanh|x| = e / (e + 2) with e = expm1(2|x|): no cancellation near 0. Beyond |x| = 9 tanh

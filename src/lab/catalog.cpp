@@ -105,11 +105,12 @@ void read_facts(ActivationCurve& c) {
   c.saturates = flat_at_both_ends(c.dy);
 }
 
-// The activation `name`, made with its defaults (in eval mode), on the grid and at 0.
-ActivationCurve curve(const std::string& name, const std::vector<double>& x) {
-  ActivationCurve c{name, nn::activation_info(name), {}, x, {}, {}};
+// The activation of `spec` (in eval mode), on the grid and at 0.
+ActivationCurve curve(const std::string& name, nn::ActivationInfo info, const json& spec,
+                      const std::vector<double>& x) {
+  ActivationCurve c{name, std::move(info), {}, x, {}, {}};
   try {
-    const std::unique_ptr<nn::Module> f = nn::make_activation(name);
+    const std::unique_ptr<nn::Module> f = nn::make_activation(spec);
     f->eval();
     Evaluation on_grid = evaluate(*f, x);
     c.y = std::move(on_grid.y);
@@ -221,7 +222,7 @@ std::vector<ActivationCurve> activation_catalog(double lo, double hi, int points
   for (const std::string& name : nn::activation_names()) {
     const std::string alias_of = nn::activation_info(name).alias_of;
     if (alias_of.empty()) {
-      catalog.push_back(curve(name, x));
+      catalog.push_back(curve(name, nn::activation_info(name), name, x));
       continue;
     }
     // The registry only takes aliases of activations registered before, and not of aliases.
@@ -230,6 +231,13 @@ std::vector<ActivationCurve> activation_catalog(double lo, double hi, int points
     target->aliases.push_back(name);
   }
   return catalog;
+}
+
+ActivationCurve activation_curve(const std::string& name, const nn::ActivationInfo& info,
+                                 const json& spec, double lo, double hi, int points) {
+  if (!grad_enabled())
+    throw Error("activation_curve: derivatives need autograd, which a NoGradGuard turned off");
+  return curve(name, info, spec, grid(lo, hi, points));
 }
 
 std::vector<SoftmaxRow> softmax_table(const std::vector<float>& logits,

@@ -11,6 +11,7 @@
 
 #include "actlab/detail/suggest.hpp"
 #include "actlab/nn/activation.hpp"
+#include "actlab/nn/formula.hpp"
 
 namespace actlab::nn {
 namespace {
@@ -253,6 +254,7 @@ void add_entry(Entry entry) {
 }  // namespace
 
 std::unique_ptr<Module> make_activation(const json& spec) {
+  if (is_formula_spec(spec)) return make_formula_activation(spec);
   auto [entry, resolved] = resolve(spec);
   std::unique_ptr<Module> module = entry.factory(resolved);
   if (!module)
@@ -260,7 +262,9 @@ std::unique_ptr<Module> make_activation(const json& spec) {
   return module;
 }
 
-json resolve_activation(const json& spec) { return resolve(spec).second; }
+json resolve_activation(const json& spec) {
+  return is_formula_spec(spec) ? resolve_formula_spec(spec) : resolve(spec).second;
+}
 
 void register_activation(const std::string& name, ActivationFactory factory,
                          const std::string& description) {

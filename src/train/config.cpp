@@ -328,7 +328,8 @@ ModelConfig to_model(const json& m) {
 // width it is applied to, and a scheme with a gain needs a nonlinearity whose gain is known.
 void check_model_fits(const ModelConfig& m) {
   const json& act = m.activation;
-  if (act.is_object() && act.value("name", "") == "prelu") {
+  // A PReLU's slopes, or a formula's learned parameters, one per channel.
+  if (act.is_object() && (act.value("name", "") == "prelu" || act.contains("formula"))) {
     const int64_t slopes = act.value("num_parameters", int64_t{1});
     const std::vector<int64_t> widths = m.kind == "mlp" ? m.hidden : std::vector<int64_t>{m.d_ff};
     for (int64_t width : widths)
@@ -340,7 +341,8 @@ void check_model_fits(const ModelConfig& m) {
   }
   const bool uses_gain = m.init.name.starts_with("xavier") || m.init.name.starts_with("kaiming");
   if (!uses_gain || !m.init.nonlinearity.empty() || m.block == "gated") return;
-  const std::string name = act.is_string() ? act.get<std::string>() : act.value("name", "");
+  const std::string name =
+      act.is_string() ? act.get<std::string>() : act.value("name", act.value("formula", ""));
   try {
     nn::init::calculate_gain(name);
   } catch (const Error&) {

@@ -12,6 +12,7 @@
 #include "actlab/core/autograd.hpp"
 #include "actlab/nn/activation.hpp"
 #include "actlab/nn/ffn.hpp"
+#include "actlab/nn/formula.hpp"
 #include "actlab/nn/linear.hpp"
 #include "actlab/nn/mlp.hpp"
 #include "actlab/ops/loss.hpp"
@@ -246,8 +247,12 @@ Trainer::Trainer(Config config)
   model_ = build_model(config_.model, dataset_.input_dim, output_dim_for(config_, dataset_), gen_);
   optimizer_ = make_optimizer(config_.optimizer, model_.net->parameters());
   for (auto& [name, module] : model_.net->named_modules())
-    if (auto* prelu = dynamic_cast<nn::PReLU*>(module))
+    if (auto* prelu = dynamic_cast<nn::PReLU*>(module)) {
       optimizer_->exclude_from_weight_decay(prelu->weight);
+    } else if (dynamic_cast<nn::FormulaActivation*>(module) != nullptr) {
+      // Decay would pull a formula's parameters (a Swish beta) to 0, as it would PReLU's.
+      for (const Tensor& p : module->parameters()) optimizer_->exclude_from_weight_decay(p);
+    }
 }
 
 Trainer::~Trainer() = default;

@@ -35,6 +35,12 @@ struct ActivationCurve {
 // the grid (naming it).
 std::vector<ActivationCurve> activation_catalog(double lo = -4, double hi = 4, int points = 161);
 
+// One activation given by its spec (a name, or {"formula": ...}) on the same kind of grid,
+// shown under `name` with `info`; as activation_catalog, it throws Error when it fails.
+ActivationCurve activation_curve(const std::string& name, const nn::ActivationInfo& info,
+                                 const nlohmann::json& spec, double lo = -4, double hi = 4,
+                                 int points = 161);
+
 // softmax(logits / temperature) for one temperature, with its entropy (in nats) and its
 // largest probability: T < 1 sharpens the distribution, T > 1 flattens it towards uniform.
 struct SoftmaxRow {

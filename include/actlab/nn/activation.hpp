@@ -149,7 +149,8 @@ struct ActivationInfo {
 // An activation module from a spec: a name ("gelu") or an object with a "name" and the
 // parameters as fields named as in PyTorch ({"name": "leaky_relu", "negative_slope": 0.2}).
 // Names: identity relu leaky_relu prelu elu selu celu gelu gelu_tanh silu swish (= silu) mish
-// softplus sigmoid tanh hardswish, and those registered by users. A bad spec throws FieldError
+// softplus sigmoid tanh hardswish, and those registered by users; or a formula,
+// {"formula": "x * sigmoid(beta * x)", "beta": 1, "learn": ["beta"]} (nn/formula.hpp). A bad spec throws FieldError
 // (an Error) with a path under "activation": an unknown name lists the known ones and suggests
 // the closest; an unknown field, or a field of the wrong type or range, names the field, the
 // activation and what was expected.

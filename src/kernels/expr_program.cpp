@@ -1,0 +1,228 @@
+// The interpreter of compiled formulas (see expr_program.hpp): per block, one loop per
+// instruction over L1-resident registers; the per-element math is the same inline functions
+// as the built-in activations' (fastmath, kernels/activations.hpp), so a formula equal to a
+// built-in computes the same values.
+#include "kernels/expr_program.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <type_traits>
+
+#include "actlab/detail/parallel.hpp"
+#include "kernels/activations.hpp"
+#include "kernels/fastmath.hpp"
+
+namespace actlab::kernels {
+namespace {
+
+template <ExprOp O>
+using OpConstant = std::integral_constant<ExprOp, O>;
+
+// The per-element math of each operation. Comparisons give 1 or 0; max and min propagate NaN
+// from either side, as torch.maximum does.
+template <ExprOp O>
+ACTLAB_ALWAYS_INLINE float apply(float a, float b, float c) {
+  using enum ExprOp;
+  if constexpr (O == neg) return -a;
+  else if constexpr (O == exp) return fastmath::exp(a);
+  else if constexpr (O == expm1) return fastmath::expm1(a);
+  else if constexpr (O == log) return fastmath::log(a);
+  else if constexpr (O == log1p) return fastmath::log1p(a);
+  else if constexpr (O == sqrt) return std::sqrt(a);
+  else if constexpr (O == abs) return std::abs(a);
+  else if constexpr (O == tanh) return fastmath::tanh(a);
+  else if constexpr (O == sigmoid) return kernels::sigmoid(a);
+  else if constexpr (O == softplus) return log1p_exp(a);
+  else if constexpr (O == erf) return fastmath::erf(a);
+  else if constexpr (O == erfc) return fastmath::erfc(a);
+  else if constexpr (O == relu) return Relu{}(a);
+  else if constexpr (O == gelu) return Gelu{}(a);
+  else if constexpr (O == gelu_derivative) return Gelu{}.derivative(a);
+  else if constexpr (O == step) return a > 0.f ? 1.f : 0.f;
+  else if constexpr (O == sign) return a > 0.f ? 1.f : (a < 0.f ? -1.f : 0.f);
+  else if constexpr (O == add) return a + b;
+  else if constexpr (O == sub) return a - b;
+  else if constexpr (O == mul) return a * b;
+  else if constexpr (O == div) return a / b;
+  else if constexpr (O == min) return a != a ? a : (a < b ? a : b);
+  else if constexpr (O == max) return a != a ? a : (a > b ? a : b);
+  else if constexpr (O == lt) return a < b ? 1.f : 0.f;
+  else if constexpr (O == le) return a <= b ? 1.f : 0.f;
+  else if constexpr (O == gt) return a > b ? 1.f : 0.f;
+  else if constexpr (O == ge) return a >= b ? 1.f : 0.f;
+  else if constexpr (O == eq) return a == b ? 1.f : 0.f;
+  else if constexpr (O == ne) return a != b ? 1.f : 0.f;
+  else if constexpr (O == where) return a != 0.f ? b : c;
+  else return 0.f;  // leaves: never instructions
+}
+
+// Calls visit(OpConstant<op>{}) with the operation as a compile-time constant.
+template <class Visit>
+void visit_op(ExprOp op, Visit&& visit) {
+  using enum ExprOp;
+  switch (op) {
+#define ACTLAB_EXPR_CASE(name) \
+  case name: visit(OpConstant<name>{}); return;
+    ACTLAB_EXPR_CASE(neg) ACTLAB_EXPR_CASE(exp) ACTLAB_EXPR_CASE(expm1) ACTLAB_EXPR_CASE(log)
+    ACTLAB_EXPR_CASE(log1p) ACTLAB_EXPR_CASE(sqrt) ACTLAB_EXPR_CASE(abs) ACTLAB_EXPR_CASE(tanh)
+    ACTLAB_EXPR_CASE(sigmoid) ACTLAB_EXPR_CASE(softplus) ACTLAB_EXPR_CASE(erf)
+    ACTLAB_EXPR_CASE(erfc) ACTLAB_EXPR_CASE(relu) ACTLAB_EXPR_CASE(gelu)
+    ACTLAB_EXPR_CASE(gelu_derivative) ACTLAB_EXPR_CASE(step) ACTLAB_EXPR_CASE(sign)
+    ACTLAB_EXPR_CASE(add) ACTLAB_EXPR_CASE(sub) ACTLAB_EXPR_CASE(mul) ACTLAB_EXPR_CASE(div)
+    ACTLAB_EXPR_CASE(min) ACTLAB_EXPR_CASE(max) ACTLAB_EXPR_CASE(lt) ACTLAB_EXPR_CASE(le)
+    ACTLAB_EXPR_CASE(gt) ACTLAB_EXPR_CASE(ge) ACTLAB_EXPR_CASE(eq) ACTLAB_EXPR_CASE(ne)
+    ACTLAB_EXPR_CASE(where)
+#undef ACTLAB_EXPR_CASE
+    case constant:
+    case input:
+      return;
+  }
+}
+
+// One instruction over a block of `len` elements. Operands are registers (arrays) or scalars;
+// each combination is its own loop, so that every loop is a plain one the compiler vectorises.
+struct Block {
+  float* const* regs;   // register r's floats for this block
+  const float* scalars;
+  int64_t len;
+
+  template <ExprOp O>
+  void run(float* __restrict d, const ExprInstruction& in) const {
+    const int arity = expr_arity(O);
+    const bool a_reg = in.a.kind == ExprOperand::reg;
+    const bool b_reg = arity < 2 || in.b.kind == ExprOperand::reg;
+    const float* __restrict a = a_reg ? regs[in.a.index] : nullptr;
+    const float sa = a_reg ? 0.f : scalars[in.a.index];
+    if (arity == 1) {
+      for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(a[i], 0.f, 0.f);
+      return;
+    }
+    const float* __restrict b = b_reg ? regs[in.b.index] : nullptr;
+    const float sb = b_reg ? 0.f : scalars[in.b.index];
+    if (arity == 3) {  // where: the compiler gives it registers only
+      const float* __restrict c = regs[in.c.index];
+      for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(a[i], b[i], c[i]);
+    } else if (a_reg && b_reg) {
+      for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(a[i], b[i], 0.f);
+    } else if (a_reg) {
+      for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(a[i], sb, 0.f);
+    } else {
+      for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(sa, b[i], 0.f);
+    }
+  }
+};
+
+// The scalar slots of one run: constants, scalar inputs, then the scalar code's results.
+std::vector<float> scalar_slots(const ExprProgram& p, const std::vector<const float*>& inputs) {
+  std::vector<float> slots(static_cast<size_t>(p.scalar_slots), 0.f);
+  std::copy(p.constants.begin(), p.constants.end(), slots.begin());
+  for (size_t i = 0; i < p.inputs.size(); ++i)
+    if (p.inputs[i] == ExprLayout::scalar && p.input_operands[i].kind == ExprOperand::scalar)
+      slots[static_cast<size_t>(p.input_operands[i].index)] = inputs[i][0];
+  for (const ExprInstruction& in : p.scalar_code) {
+    const auto at = [&](ExprOperand o) { return slots[static_cast<size_t>(o.index)]; };
+    const int arity = expr_arity(in.op);
+    slots[static_cast<size_t>(in.dest)] = expr_apply(in.op, at(in.a), arity > 1 ? at(in.b) : 0.f,
+                                                     arity > 2 ? at(in.c) : 0.f);
+  }
+  return slots;
+}
+
+float operand_value(const Block& b, ExprOperand o, int64_t i) {
+  return o.kind == ExprOperand::reg ? b.regs[o.index][i] : b.scalars[o.index];
+}
+
+}  // namespace
+
+int expr_arity(ExprOp op) {
+  using enum ExprOp;
+  if (op == constant || op == input) return 0;
+  if (op == where) return 3;
+  return op >= add ? 2 : 1;
+}
+
+float expr_apply(ExprOp op, float a, float b, float c) {
+  float y = 0.f;
+  visit_op(op, [&](auto o) { y = apply<decltype(o)::value>(a, b, c); });
+  return y;
+}
+
+void run_expr_program(const ExprProgram& p, int64_t n, int64_t channels, int64_t inner,
+                      const std::vector<const float*>& inputs, const std::vector<ExprOutput>& outputs) {
+  const std::vector<float> slots = scalar_slots(p, inputs);
+  const int64_t blocks = (n + kExprBlock - 1) / kExprBlock;
+  // Per block and per reduced output: its partial sums (1 or `channels`), added in block
+  // order below, whatever thread computed them.
+  std::vector<size_t> partial_at(outputs.size(), 0);
+  size_t partial_width = 0;
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    partial_at[o] = partial_width;
+    if (p.reduce[o] == ExprReduce::sum) partial_width += 1;
+    if (p.reduce[o] == ExprReduce::channel) partial_width += static_cast<size_t>(channels);
+  }
+  std::vector<float> partials(static_cast<size_t>(blocks) * partial_width, 0.f);
+  const ExprProgram* program = &p;
+  const std::vector<const float*>* in = &inputs;
+  const std::vector<ExprOutput>* out = &outputs;
+  const float* scalars = slots.data();
+  float* partial = partials.data();
+  detail::parallel_for(blocks, kExprBlock * p.cost, [=](int64_t first, int64_t last) {
+    const ExprProgram& pr = *program;
+    const auto temps = std::make_unique<float[]>(static_cast<size_t>(pr.registers * kExprBlock));
+    std::vector<float*> regs(static_cast<size_t>(pr.registers));
+    for (int32_t r = 0; r < pr.registers; ++r) regs[static_cast<size_t>(r)] = temps.get() + r * kExprBlock;
+    for (const auto& [reg, slot] : pr.splats)
+      std::fill_n(regs[static_cast<size_t>(reg)], kExprBlock, scalars[slot]);
+    for (int64_t block = first; block < last; ++block) {
+      const int64_t start = block * kExprBlock;
+      const Block b{regs.data(), scalars, std::min(kExprBlock, n - start)};
+      for (size_t i = 0; i < pr.inputs.size(); ++i)
+        if (pr.inputs[i] == ExprLayout::elementwise)
+          regs[static_cast<size_t>(pr.input_operands[i].index)] = const_cast<float*>((*in)[i]) + start;
+      for (const ExprInstruction& ins : pr.block_code) {
+        float* d = regs[static_cast<size_t>(ins.dest)];
+        if (ins.op == ExprOp::input) {  // a channel input gathered for this block
+          const float* values = (*in)[static_cast<size_t>(ins.a.index)];
+          for (int64_t i = 0; i < b.len; ++i) d[i] = values[((start + i) / inner) % channels];
+          continue;
+        }
+        visit_op(ins.op, [&](auto o) { b.run<decltype(o)::value>(d, ins); });
+      }
+      for (size_t o = 0; o < pr.outputs.size(); ++o) {
+        const ExprOperand src = pr.outputs[o];
+        float* sums = partial + static_cast<size_t>(block) * partial_width + partial_at[o];
+        if (pr.reduce[o] == ExprReduce::sum) {
+          float s = 0.f;
+          for (int64_t i = 0; i < b.len; ++i) s += operand_value(b, src, i);
+          sums[0] = s;
+        } else if (pr.reduce[o] == ExprReduce::channel) {
+          for (int64_t i = 0; i < b.len; ++i)
+            sums[((start + i) / inner) % channels] += operand_value(b, src, i);
+        } else {
+          const ExprOutput& dst = (*out)[o];
+          float* y = dst.data + start;
+          if (src.kind == ExprOperand::scalar) {
+            const float v = scalars[src.index];
+            if (dst.accumulate) for (int64_t i = 0; i < b.len; ++i) y[i] += v;
+            else for (int64_t i = 0; i < b.len; ++i) y[i] = v;
+          } else {
+            const float* v = regs[static_cast<size_t>(src.index)];
+            if (dst.accumulate) for (int64_t i = 0; i < b.len; ++i) y[i] += v[i];
+            else for (int64_t i = 0; i < b.len; ++i) y[i] = v[i];
+          }
+        }
+      }
+    }
+  });
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    if (p.reduce[o] == ExprReduce::none) continue;
+    std::vector<double>& sums = *outputs[o].sums;
+    sums.assign(p.reduce[o] == ExprReduce::sum ? 1 : static_cast<size_t>(channels), 0.0);
+    for (int64_t block = 0; block < blocks; ++block)
+      for (size_t c = 0; c < sums.size(); ++c)
+        sums[c] += partials[static_cast<size_t>(block) * partial_width + partial_at[o] + c];
+  }
+}
+
+}  // namespace actlab::kernels
