@@ -156,7 +156,9 @@ TEST_CASE("nice_ticks gives 1-2-5 steps that cover the range", "[report]") {
 }
 
 TEST_CASE("nice_ticks widens an empty range and rejects non-finite bounds", "[report]") {
-  for (double v : {0.0, 2.0, -1e-8, 5e9}) {
+  // Zeros sit on the floor of a 0..1 axis, not in the middle of -1..1.
+  CHECK(nice_ticks(0, 0, 5) == std::vector<double>{0, 0.2, 0.4, 0.6, 0.8, 1});
+  for (double v : {2.0, -1e-8, 5e9}) {
     const std::vector<double> t = nice_ticks(v, v, 5);
     INFO(v);
     REQUIRE(t.size() >= 2);
@@ -295,6 +297,36 @@ TEST_CASE("bars rise from zero, or on a log axis from below the lowest bar", "[r
   CHECK(attr(bars[0], "y") == Approx(attr(bars[1], "y") + attr(bars[1], "height")).margin(0.11));
   for (int bar : bars) CHECK(attr(bar, "height") > 1);  // the bar of 1 too, on a decade
   CHECK(y_tick_labels(p, 1).front() == "0.1");
+}
+
+TEST_CASE("point charts fit their axis to the values and show each one and the spread",
+          "[report]") {
+  Document doc("points");
+  doc.add(PointChart{"final accuracy", "accuracy", {"GELU", "ReLU", "one run"},
+                     {{0.94, 0.95, 0.96}, {0.955, 0.96, 0.965}, {0.945}}});
+  doc.add(BarChart{"all zero", "% dead", false, {"a", "b"}, {0, 0}});
+  const Parsed p = parse_ok(doc.html());
+  // The axis covers 0.94..0.97 or so, not 0..1: differences of 0.01 are visible.
+  const std::vector<std::string> ticks = y_tick_labels(p, 0);
+  REQUIRE(ticks.size() >= 3);
+  CHECK(std::stod(ticks.front()) >= 0.92);
+  CHECK(std::stod(ticks.back()) <= 0.98);
+  // Every value is a dot; every group a mean; groups of two or more runs a spread.
+  CHECK(p.find("circle").size() == 7);
+  const std::vector<int> means = p.find("path", "mean");
+  REQUIRE(means.size() == 3);
+  CHECK(p.find("path", "spread").size() == 2);
+  const std::vector<int> gelu_title = p.children(means[0], "title");
+  REQUIRE(gelu_title.size() == 1);
+  CHECK(p.elements[static_cast<size_t>(gelu_title[0])].text == "GELU: 0.95 +- 0.01");
+  // ReLU's mean lies above GELU's: SVG's y grows downwards.
+  const auto mean_y = [&](int i) {
+    const std::string d = p.elements[static_cast<size_t>(means[static_cast<size_t>(i)])].attrs.at("d");
+    return std::stod(d.substr(d.find(' ') + 1));
+  };
+  CHECK(mean_y(1) < mean_y(0));
+  // An all-zero chart's axis runs from 0 up.
+  CHECK(y_tick_labels(p, 1).front() == "0");
 }
 
 TEST_CASE("a linear axis has nice tick labels without float noise", "[report]") {

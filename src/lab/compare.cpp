@@ -122,6 +122,7 @@ GroupSummary summarise(const std::string& group, const std::vector<std::string>&
     curve_length = std::min(curve_length, r->history.size());
   }
   g.final_metric = stat_of(metric);
+  g.final_values = metric;
   g.steps_to_target = stat_of(reach);
   g.ms_per_step = stat_of(ms);
   g.dead_percent = stat_of(dead);
@@ -377,8 +378,10 @@ void write_compare_outputs(const std::string& dir, const CompareResult& r) {
   for (const std::string& panel : panels) {
     report::LineChart chart{panel.empty() ? r.metric : panel + ": " + r.metric, "step",
                             accuracy ? "test accuracy" : "test loss", !accuracy, {}};
-    report::BarChart bars{panel.empty() ? "final " + r.metric : panel + ": final " + r.metric,
-                          r.metric, false, {}, {}};
+    report::PointChart finals{
+        (panel.empty() ? "final " + r.metric : panel + ": final " + r.metric) +
+            " (each run, mean +- std)",
+        r.metric, {}, {}};
     for (const GroupSummary& g : r.groups) {
       if (split_label >= 0 && g.labels[split_label] != panel) continue;
       std::vector<std::string> rest;
@@ -386,11 +389,11 @@ void write_compare_outputs(const std::string& dir, const CompareResult& r) {
         if (k != split_label) rest.push_back(g.labels[k]);
       const std::string name = fmt::format("{}", fmt::join(rest, " / "));
       chart.series.push_back({name, g.curve_steps, g.curve_values});
-      bars.labels.push_back(name);
-      bars.values.push_back(g.final_metric.mean);
+      finals.labels.push_back(name);
+      finals.values.push_back(g.final_values);
     }
     doc.add(chart);
-    doc.add(bars);
+    doc.add(finals);
   }
   doc.end_grid();
   report::Table table{"Summary (mean +- std over seeds)", {}, {}};

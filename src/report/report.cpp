@@ -98,12 +98,13 @@ struct Step {
   double size() const { return (*this)(1); }
 };
 
-// Gives a range too narrow to divide some room, so that a constant series still gets an axis.
+// Gives a range too narrow to divide some room, so that a constant series still gets an axis:
+// 10% either side of its value, or [0, 1] for zeros (counts and percentages that are all 0).
 std::pair<double, double> widen(double lo, double hi) {
   const double magnitude = std::max(std::abs(lo), std::abs(hi));
+  if (magnitude == 0) return {0, 1};
   if (hi - lo > 1e-9 * magnitude) return {lo, hi};
-  const double pad = magnitude > 0 ? 0.1 * magnitude : 1.0;
-  return {lo - pad, hi + pad};
+  return {lo - 0.1 * magnitude, hi + 0.1 * magnitude};
 }
 
 // The 1-2-5 step nearest (on a log scale) to dividing [lo, hi] into target_count intervals.
@@ -406,6 +407,84 @@ void render(std::string& out, const BarChart& chart, bool small) {
   close_chart(out, {});
 }
 
+// ---- Point charts ---------------------------------------------------------------------------
+
+// Mean and sample std of the drawable values (std 0 for fewer than two).
+std::pair<double, double> mean_and_std(const std::vector<double>& values) {
+  double sum = 0, n = 0;
+  for (double v : values)
+    if (std::isfinite(v)) sum += v, ++n;
+  const double mean = sum / n;
+  double squares = 0;
+  for (double v : values)
+    if (std::isfinite(v)) squares += (v - mean) * (v - mean);
+  return {mean, n >= 2 ? std::sqrt(squares / (n - 1)) : 0.0};
+}
+
+void render(std::string& out, const PointChart& chart, bool small) {
+  if (chart.labels.size() != chart.values.size())
+    throw Error(fmt::format("report: point chart '{}': {} labels but {} value lists", chart.title,
+                            chart.labels.size(), chart.values.size()));
+  Range ys;
+  for (const auto& column : chart.values)
+    for (double v : column)
+      if (std::isfinite(v)) ys.add(v);
+  const double width = small ? 360 : 640, height = small ? 230 : 340;
+  open_chart(out, chart.title, width, height);
+  if (ys.empty()) {
+    draw_no_data(out, width, height);
+    close_chart(out, {});
+    return;
+  }
+  std::vector<std::pair<double, double>> stats;
+  for (const auto& column : chart.values) {
+    stats.push_back(mean_and_std(column));
+    const auto [mean, std] = stats.back();
+    if (std::isfinite(mean)) ys.add(mean - std), ys.add(mean + std);
+  }
+  const auto n = static_cast<double>(chart.labels.size());
+  Frame f = layout(width, height, Axis{0, n, false, {}},
+                   covering_axis(ys.lo, ys.hi, false, small ? 4 : 6), chart.y_label, 24);
+  size_t longest = 0;
+  for (const auto& label : chart.labels) longest = std::max(longest, utf8_length(label));
+  longest = std::min(longest, kMaxBarLabel);
+  const bool turned = kCharWidth * static_cast<double>(longest) > 0.95 * f.width / n;
+  if (turned) f.height -= 0.65 * kCharWidth * static_cast<double>(longest);  // sin 40 deg
+  draw_y_axis(out, f, chart.y_label);
+  draw_axis_lines(out, f);
+  const double slot = f.width / n;
+  for (size_t i = 0; i < chart.labels.size(); ++i) {
+    const double centre = f.px(static_cast<double>(i) + 0.5);
+    const auto [mean, std] = stats[i];
+    put(out, "<g class=\"points\" stroke=\"{}\" fill=\"{}\">", colour(0), colour(0));
+    // The values side by side within a third of the slot, so that equal ones stay visible.
+    const auto& column = chart.values[i];
+    const double spread = std::min(slot / 3, 4.0 * static_cast<double>(column.size()));
+    for (size_t k = 0; k < column.size(); ++k) {
+      if (!std::isfinite(column[k])) continue;
+      const double offset =
+          column.size() < 2 ? 0 : spread * (static_cast<double>(k) / (column.size() - 1) - 0.5);
+      put(out, "<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill-opacity=\"0.45\"><title>{}: {:.4g}"
+          "</title></circle>",
+          num(centre + offset), num(f.py(column[k])), escape(chart.labels[i]), column[k]);
+    }
+    if (std::isfinite(mean)) {
+      const double half = std::min(slot / 4, 14.0);
+      put(out, "<path class=\"mean\" d=\"M{} {}H{}\" stroke-width=\"2.5\"><title>{}: {:.4g} +- "
+          "{:.2g}</title></path>",
+          num(centre - half), num(f.py(mean)), num(centre + half), escape(chart.labels[i]), mean,
+          std);
+      if (std > 0)
+        put(out, "<path class=\"spread\" d=\"M{0} {1}V{2}M{3} {1}H{4}M{3} {2}H{4}\"/>",
+            num(centre), num(f.py(mean - std)), num(f.py(mean + std)), num(centre - half / 2),
+            num(centre + half / 2));
+    }
+    out += "</g>";
+  }
+  draw_bar_labels(out, f, chart.labels, turned);
+  close_chart(out, {});
+}
+
 // ---- Decision boundaries --------------------------------------------------------------------
 
 void check(const DecisionBoundary& db) {
@@ -616,6 +695,7 @@ void Document::heading(const std::string& text) { put(body_, "<h2>{}</h2>\n", es
 void Document::paragraph(const std::string& text) { put(body_, "<p>{}</p>\n", escape(text)); }
 void Document::add(const LineChart& chart) { render(body_, chart, in_grid_); }
 void Document::add(const BarChart& chart) { render(body_, chart, in_grid_); }
+void Document::add(const PointChart& chart) { render(body_, chart, in_grid_); }
 void Document::add(const DecisionBoundary& chart) { render(body_, chart, in_grid_); }
 void Document::add(const Table& table) { render(body_, table); }
 

@@ -54,6 +54,7 @@ struct GroupSummary {
   int64_t runs = 0;
   int64_t diverged = 0;
   Stat final_metric;    // test accuracy (classification) or test loss (regression)
+  std::vector<double> final_values;  // each run's final metric, in the grid's order
   Stat steps_to_target;  // over the runs that reached it
   Stat ms_per_step;
   Stat dead_percent;     // mean over layers of % dead units at the end

@@ -1,5 +1,5 @@
 // Self-contained HTML reports: headings, text, tables, JSON blocks and inline SVG charts (line,
-// bar, decision boundary) in one file that needs no network and no JavaScript to read.
+// bar, point, decision boundary) in one file that needs no network and no JavaScript to read.
 //
 // The page is well-formed XML after its <!DOCTYPE html> line, so tests can parse it. Charts use
 // the Okabe-Ito palette (distinct for colour-blind readers), 1-2-5 ticks (decades on log axes),
@@ -33,6 +33,15 @@ struct BarChart {
   bool log_y = false;
   std::vector<std::string> labels;
   std::vector<double> values;
+};
+
+// One column per label holding a group's values (e.g. one per seed): each value a dot, their
+// mean a short line, with whiskers at mean +- sample std (n >= 2), on an axis fitted to the
+// data rather than drawn from zero, so that 0.94 and 0.96 look apart.
+struct PointChart {
+  std::string title, y_label;
+  std::vector<std::string> labels;
+  std::vector<std::vector<double>> values;  // one list per label; NaN/Inf are left out
 };
 
 struct Point {
@@ -72,6 +81,7 @@ class Document {
   // Each chart throws Error when its data are inconsistent (lengths, classes out of range).
   void add(const LineChart& chart);
   void add(const BarChart& chart);
+  void add(const PointChart& chart);
   void add(const DecisionBoundary& chart);
   void add(const Table& table);
   void add_json(const std::string& title, const nlohmann::json& value);  // folded by default
@@ -94,7 +104,8 @@ std::string escape(const std::string& text);
 
 // Axis ticks at the multiples of a 1-2-5 step (1, 2 or 5 times a power of ten) chosen to give
 // about target_count intervals and covering [lo, hi]: the first tick is <= lo, the last >= hi.
-// A range of zero width is widened. Throws Error for non-finite bounds.
+// A range of zero width is widened around its value, or to [0, 1] when the value is 0 (an
+// all-zero chart is drawn on its floor, not in the middle of a -1..1 axis). Throws Error for non-finite bounds.
 std::vector<double> nice_ticks(double lo, double hi, int target_count);
 
 // Log-axis ticks: powers of ten covering [lo, hi] (0 < lo <= hi), every k-th decade when the
