@@ -12,6 +12,7 @@
 #include "actlab/ops/ops.hpp"
 #include "actlab/nn/activation.hpp"
 #include "actlab/nn/attention.hpp"
+#include "actlab/nn/decoder.hpp"
 #include "actlab/nn/embedding.hpp"
 #include "actlab/nn/ffn.hpp"
 #include "actlab/nn/formula.hpp"
