@@ -159,7 +159,7 @@ TEST_CASE("decoder parameter count: by formula, by hand and as built", "[decoder
         Approx(1.0).margin(0.01));
 }
 
-TEST_CASE("decoder: a tied head is the embedding; names follow the architecture", "[decoder]") {
+TEST_CASE("decoder: a tied head is the embedding, and names follow the architecture", "[decoder]") {
   nn::DecoderOptions o;
   o.vocab = 5;
   o.d_model = 4;

@@ -248,7 +248,7 @@ TEST_CASE("sequence ops name the op and the shapes on bad input", "[sequence][er
                     "scaled_dot_product_attention: temperature must be > 0, got 0");
 }
 
-TEST_CASE("cross_entropy takes a sequence's logits reshaped to [batch x time, vocab]",
+TEST_CASE("cross_entropy takes a sequence's logits reshaped to batch x time rows",
           "[sequence]") {
   // [2, 3, 4] logits: the mean over all 6 positions equals the mean of per-position losses.
   Generator gen(9);

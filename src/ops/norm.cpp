@@ -24,7 +24,8 @@ namespace {
 void check_norm_args(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
                      float eps) {
   const bool ok = x.dim() >= 1 && weight.defined() && weight.dim() == 1 &&
-                  weight.size(0) == x.size(-1) && (!bias.defined() || bias.shape() == weight.shape());
+                  weight.size(0) == x.size(-1) &&
+                  (!bias.defined() || bias.shape() == weight.shape());
   if (!ok)
     throw Error(fmt::format("{}: input {}, weight {} and bias {} do not fit: expected [..., d], "
                             "[d], [d]",
