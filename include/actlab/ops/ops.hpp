@@ -73,6 +73,29 @@ Tensor log_sigmoid(const Tensor& x);  // -softplus(-x)
 Tensor softmax(const Tensor& x, int64_t dim = -1, float temperature = 1.f);
 Tensor log_softmax(const Tensor& x, int64_t dim = -1, float temperature = 1.f);
 
+// ---- sequences ([batch, time, channels] row-major; see README "Sequence models") ------------
+// Rows of weight [num_embeddings, dim] picked by ids (row-major, of the given shape):
+// shape + [dim]. Backward scatter-adds into weight's gradient. Ids must be in
+// [0, num_embeddings).
+Tensor embedding(const std::vector<int64_t>& ids, std::vector<int64_t> shape,
+                 const Tensor& weight);
+// (x - mean) / sqrt(var + eps) * weight + bias over the last dimension (biased variance, as
+// torch); weight and bias are [d], bias may be undefined.
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps = 1e-5f);
+// x / sqrt(mean(x^2) + eps) * weight over the last dimension (Zhang & Sennrich 2019, Llama).
+Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps = 1e-6f);
+// RoPE on x [batch, time, heads, head_dim] (head_dim even): channels (2i, 2i+1) are rotated by
+// (position_offset + t) * base^(-2i / head_dim), t the time index (Llama's interleaved pairs).
+Tensor rotary_embedding(const Tensor& x, int64_t position_offset = 0, float base = 10000.f);
+// softmax(q k^T / (sqrt(head_dim) * temperature)) v per (batch, head), on q [batch, Tq, heads,
+// head_dim] and k, v [batch, Tk, heads, head_dim] -> [batch, Tq, heads, head_dim]. With
+// is_causal, query i is position Tk - Tq + i and sees keys up to it (Tq <= Tk). When
+// `attention` is given it receives the probabilities [batch, heads, Tq, Tk], the buffer backward
+// keeps anyway (no copy; writing into it makes backward throw).
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    bool is_causal = true, float temperature = 1.f,
+                                    Tensor* attention = nullptr);
+
 // act(gate) * up in one pass (and one pass backward), the core of gated feed-forward blocks:
 // activation "sigmoid" (GLU), "relu" (ReGLU), "gelu" (GeGLU), "gelu_tanh" or "silu"/"swish"
 // (SwiGLU). gate and up must have the same shape.
