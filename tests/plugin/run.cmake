@@ -122,8 +122,9 @@ set(other ${WORK_DIR}/bad/libother_version.so)
 expect_refused("--plugin ${other}: built for plugin interface version ${other_version}, but this actlab loads version ${version}: rebuild it against this actlab"
                "" --plugin ${other} activations)
 set(clash ${WORK_DIR}/bad/libclash.so)
+# (after a plugin that loads: --plugin repeats, and the plugins load in order)
 expect_refused("--plugin ${clash}: its registration failed: register_activation: \"gelu\" is already registered"
-               "" --plugin ${clash} activations)
+               "" --plugin ${squareplus} --plugin ${clash} activations)
 # The same plugin twice, once from ACTLAB_PLUGINS and once from --plugin: its name is taken by
 # the time the second registers.
 expect_refused("--plugin ${squareplus}: its registration failed: register_activation: \"squareplus\" is already registered"
