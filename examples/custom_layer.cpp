@@ -1,42 +1,19 @@
 // Extending actlab from outside the library, with its public headers only: a new activation
-// (squareplus, Barron 2021: (x + sqrt(x^2 + b)) / 2, a smooth ReLU without exp) with a
-// hand-written backward, and a new layer (a learned per-feature scale and shift) with one too.
+// (squareplus, Barron 2021: (x + sqrt(x^2 + b)) / 2, a smooth ReLU without exp, from
+// plugin/squareplus.hpp) with a hand-written backward, and a new layer (a learned per-feature
+// scale and shift) with one too.
 // Both are gradchecked; the activation is registered by name and then trained from a config,
 // exactly like a built-in one. Exits non-zero if a check fails.
 #include <actlab/actlab.hpp>
 #include <fmt/format.h>
 
-#include <cmath>
+#include "plugin/squareplus.hpp"
 
 using namespace actlab;
 
-// ---- a new activation: the op, its backward beneath it, and its module --------------------
-
-Tensor squareplus(const Tensor& x, float b) {
-  Tensor y = Tensor::empty(x.shape());
-  const float* xv = x.data();
-  float* yv = y.mutable_data();
-  for (int64_t k = 0; k < x.numel(); ++k) yv[k] = 0.5f * (xv[k] + std::sqrt(xv[k] * xv[k] + b));
-  // dy/dx = (1 + x / sqrt(x^2 + b)) / 2
-  record("squareplus", y, {x}, [xs = save(x), b](const Tensor& g, GradSink& sink) {
-    const float* gv = g.data();
-    const float* xv = xs.data();
-    sink.target(0).write(g.numel(), [&](int64_t k) {
-      return gv[k] * 0.5f * (1.f + xv[k] / std::sqrt(xv[k] * xv[k] + b));
-    });
-  });
-  return y;
-}
-
-class Squareplus : public nn::Module {
- public:
-  explicit Squareplus(float b = 4.f) : b_(b) {}
-  Tensor forward(const Tensor& x) override { return squareplus(x, b_); }
-  std::string describe() const override { return fmt::format("Squareplus(b={})", b_); }
-
- private:
-  float b_;
-};
+// The new activation, squareplus, is the op, backward and module of plugin/squareplus.hpp,
+// which the example plugin shares.
+using squareplus_example::squareplus;
 
 // ---- a new layer: y = x * scale + shift per feature, with its own backward --------------------
 
@@ -99,12 +76,7 @@ int main() {
                                        layer.scale, layer.shift})) && ok;
 
   // One call makes "squareplus" a name that configs, sweeps and `actlab activations` know.
-  nn::register_activation(
-      "squareplus",
-      [](const nlohmann::json& spec) {
-        return std::make_unique<Squareplus>(spec.is_object() ? spec.value("b", 4.f) : 4.f);
-      },
-      "squareplus: (x + sqrt(x^2 + b)) / 2, a smooth ReLU without exp (Barron 2021)");
+  squareplus_example::register_squareplus();
 
   const Config config = parse_config({{"task", {{"name", "moons"}, {"noise", 0.1}, {"seed", 1}}},
                                       {"model", {{"hidden", {32, 32}}, {"activation", "squareplus"}}},

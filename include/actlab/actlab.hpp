@@ -28,6 +28,7 @@
 #include "actlab/train/train.hpp"
 #include "actlab/io/run.hpp"
 #include "actlab/io/serialize.hpp"
+#include "actlab/plugin.hpp"
 #include "actlab/report/report.hpp"
 #include "actlab/report/run_report.hpp"
 #include "actlab/lab/catalog.hpp"

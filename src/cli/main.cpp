@@ -1,10 +1,15 @@
 // The `actlab` command line: parses arguments, calls the library, prints. Exit status 0 when
-// done, 2 for bad usage or a bad config (one line on stderr naming the JSON path), 1 for a run
-// that failed (diverged to NaN/Inf, or could not write its files).
+// done, 2 for bad usage, a bad config (one line on stderr naming the JSON path) or a plugin that
+// cannot be loaded, 1 for a run that failed (diverged to NaN/Inf, or could not write its files).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
 #include "actlab/core/threads.hpp"
+#include "actlab/plugin.hpp"
 #include "actlab/train/config.hpp"
 #include "cli/commands.hpp"
 
@@ -26,6 +31,43 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   return commands;
 }
 
+namespace {
+// Where a plugin's path came from, as its error line names it.
+struct PluginSource {
+  std::string origin;  // "--plugin " or "ACTLAB_PLUGINS: "
+  std::string path;
+};
+
+// ACTLAB_PLUGINS (colon-separated; empty entries skipped), then each --plugin, in order.
+std::vector<PluginSource> plugin_sources(const std::vector<std::string>& flags) {
+  std::vector<PluginSource> sources;
+  if (const char* env = std::getenv("ACTLAB_PLUGINS")) {
+    std::string_view rest = env;
+    while (!rest.empty()) {
+      const size_t colon = std::min(rest.find(':'), rest.size());
+      if (colon > 0) sources.push_back({"ACTLAB_PLUGINS: ", std::string(rest.substr(0, colon))});
+      rest.remove_prefix(std::min(colon + 1, rest.size()));
+    }
+  }
+  for (const std::string& path : flags) sources.push_back({"--plugin ", path});
+  return sources;
+}
+
+// Loads every plugin before the command runs; false (after one line on stderr) at the first
+// that fails.
+bool load_plugins(const std::vector<std::string>& flags) {
+  for (const auto& [origin, path] : plugin_sources(flags)) {
+    try {
+      actlab::load_plugin(path);
+    } catch (const actlab::PluginError& e) {
+      fmt::print(stderr, "actlab: {}{}: {}\n", origin, e.path(), e.problem());
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 }  // namespace actlab::cli
 
 int main(int argc, char** argv) {
@@ -38,6 +80,13 @@ int main(int argc, char** argv) {
                  "threads for matrix products and large elementwise loops, one OpenMP pool "
                  "(default: ACTLAB_NUM_THREADS, else OpenMP's: OMP_NUM_THREADS or the core count)")
       ->check(CLI::Range(1, 1024));
+  std::vector<std::string> plugins;
+  app.add_option("--plugin", plugins,
+                 "load a plugin (a shared library built against actlab) before the command; "
+                 "repeatable; ACTLAB_PLUGINS (colon-separated) are loaded first")
+      ->type_name("LIB.so")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   std::vector<std::unique_ptr<Command>> commands = make_commands();
   std::vector<std::pair<CLI::App*, Command*>> subcommands;
   for (auto& command : commands) subcommands.emplace_back(command->add(app), command.get());
@@ -47,6 +96,7 @@ int main(int argc, char** argv) {
     // CLI11 prints help on stdout (status 0) and usage errors on stderr.
     return app.exit(e) == 0 ? kDone : kUsageError;
   }
+  if (!load_plugins(plugins)) return kUsageError;
   try {
     if (threads > 0)
       actlab::set_num_threads(threads);
