@@ -1,13 +1,16 @@
 // `actlab compare SWEEP`: trains every cell of a sweep (--jobs at a time), prints mean +- std
-// over seeds per group, and writes summary.csv, summary.json and report.html.
+// over seeds per group, and writes summary.csv, summary.json and report.html. Across machines:
+// `--list` prints the cells, `--shard K/N` trains one shard, `--merge DIR...` summarises shards.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "actlab/io/run.hpp"
 #include "actlab/lab/compare.hpp"
+#include "actlab/lab/shards.hpp"
 #include "cli/commands.hpp"
 
 namespace actlab::cli {
@@ -57,22 +60,69 @@ class Compare final : public Command {
  public:
   CLI::App* add(CLI::App& app) override {
     CLI::App* cmd = app.add_subcommand("compare", "train every cell of a sweep and compare groups");
-    cmd->add_option("sweep", sweep_path_, "the sweep file: {\"base\": config, \"grid\": {path: values}}")
-        ->required();
+    cmd->add_option("sweep", sweep_path_,
+                    "the sweep file: {\"base\": config, \"grid\": {path: values}}");
     cmd->add_option("--out", out_, "the output directory (default runs/<sweep>-<time>)");
     cmd->add_option("--jobs", jobs_, "cells trained at once, on threads (results do not change)")
         ->check(CLI::Range(1, 256));
     cmd->add_flag("--json", json_, "print the summary as one JSON document");
+    cmd->add_flag("--list", list_, "print the cells, one a line: index, then path=label per axis");
+    cmd->add_option("--shard", shard_,
+                    "train shard K of N (K from 0): the cells whose index i has i % N == K, "
+                    "into --out (shard.json)");
+    cmd->add_option("--merge", merge_, "summarise the shards in these directories")
+        ->expected(1, -1);
     return cmd;
   }
 
   int run() override {
+    if (!merge_.empty()) {
+      if (!sweep_path_.empty() || list_ || !shard_.empty())
+        throw UsageError("--merge: takes the shards' directories only (no sweep, --list or --shard)");
+      const MergedSweep merged = merge_shards(merge_);
+      return write_and_print(merged.result, out_.empty() ? default_run_dir(merged.name) : out_);
+    }
+    if (sweep_path_.empty()) throw UsageError("compare: expected a sweep file (or --merge DIR...)");
     const Sweep sweep = load_sweep(sweep_path_);
-    const std::string dir = out_.empty() ? default_run_dir(sweep_path_) : out_;
+    if (list_) return print_cells(sweep);
     const bool show_progress = !json_ && ::isatty(STDERR_FILENO);
-    const CompareResult result = run_compare(sweep, jobs_, [&](size_t done, size_t total) {
+    const auto progress = [&](size_t done, size_t total) {
       if (show_progress) fmt::print(stderr, "\rtrained {}/{} runs\033[K{}", done, total, done == total ? "\n" : "");
-    });
+    };
+    if (!shard_.empty()) {
+      const Shard shard = parse_shard(shard_);
+      const std::string dir =
+          out_.empty() ? fmt::format("{}-shard-{}-of-{}", default_run_dir(sweep_path_), shard.index,
+                                     shard.count)
+                       : out_;
+      run_shard(sweep, std::filesystem::path(sweep_path_).stem().string(), shard, jobs_, dir,
+                progress);
+      fmt::print("{}\n", json_ ? nlohmann::json{{"out_dir", dir}}.dump() : "written: " + dir + "/shard.json");
+      return kDone;
+    }
+    return write_and_print(run_compare(sweep, jobs_, progress),
+                           out_.empty() ? default_run_dir(sweep_path_) : out_);
+  }
+
+ private:
+  int print_cells(const Sweep& sweep) {
+    const std::vector<SweepCell> cells = expand(sweep);
+    nlohmann::json list = nlohmann::json::array();
+    for (size_t i = 0; i < cells.size(); ++i) {
+      std::vector<std::string> fields;
+      nlohmann::json labels = nlohmann::json::object();
+      for (size_t a = 0; a < sweep.grid.size(); ++a) {
+        fields.push_back(sweep.grid[a].path + "=" + cells[i].labels[a]);
+        labels[sweep.grid[a].path] = cells[i].labels[a];
+      }
+      if (json_) list.push_back({{"index", i}, {"labels", labels}});
+      else fmt::print("{}\t{}\n", i, fmt::join(fields, "\t"));
+    }
+    if (json_) fmt::print("{}\n", list.dump(2));
+    return kDone;
+  }
+
+  int write_and_print(const CompareResult& result, const std::string& dir) {
     write_compare_outputs(dir, result);
     if (json_) {
       nlohmann::json out = summary_json(result);
@@ -85,11 +135,13 @@ class Compare final : public Command {
     return kDone;
   }
 
- private:
   std::string sweep_path_;
   std::string out_;
   int jobs_ = 1;
   bool json_ = false;
+  bool list_ = false;
+  std::string shard_;
+  std::vector<std::string> merge_;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Compare>(); });

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "actlab/io/safetensors.hpp"
 #include "actlab/io/serialize.hpp"
 #include "actlab/report/run_report.hpp"
 
@@ -104,6 +105,7 @@ namespace {
 
 constexpr const char* kConfigFile = "config.json";
 constexpr const char* kCheckpointFile = "checkpoint.bin";
+constexpr const char* kWeightsFile = "model.safetensors";
 constexpr const char* kMetricsCsvFile = "metrics.csv";
 constexpr const char* kMetricsJsonlFile = "metrics.jsonl";
 constexpr const char* kReportFile = "report.html";
@@ -213,6 +215,7 @@ RunSummary run_in_dir(Trainer& trainer, const std::string& dir, const TrainCallb
                            {"progress", position_json(progress)}};
     meta["progress"]["history"] = std::move(history);
     save_checkpoint(checkpoint, trainer.model(), &trainer.optimizer(), meta);
+    save_safetensors(file_in(dir, kWeightsFile), trainer.model());
     history = std::move(meta["progress"]["history"]);
     if (callbacks.on_good_state) callbacks.on_good_state(step);
   };
@@ -240,7 +243,7 @@ std::string first_difference(const nlohmann::json& saved, const nlohmann::json& 
 // Removes the temp files that a killed atomic write of a run file leaves behind.
 void remove_temp_files(const std::string& dir) {
   for (const char* name :
-       {kConfigFile, kCheckpointFile, kMetricsCsvFile, kMetricsJsonlFile, kReportFile})
+       {kConfigFile, kCheckpointFile, kWeightsFile, kMetricsCsvFile, kMetricsJsonlFile, kReportFile})
     fs::remove(file_in(dir, name) + ".tmp");
 }
 
@@ -273,6 +276,34 @@ TrainProgress progress_from_json(const nlohmann::json& doc) {
   return p;
 }
 
+nlohmann::json to_json(const TrainResult& r) {
+  nlohmann::json history = nlohmann::json::array();
+  for (const EvalRecord& record : r.history) history.push_back(record_json(record));
+  return {{"history", std::move(history)},
+          {"steps", r.steps},
+          {"steps_to_target",
+           r.steps_to_target ? nlohmann::json(*r.steps_to_target) : nlohmann::json(nullptr)},
+          {"diverged", r.diverged},
+          {"stopped", r.stopped},
+          {"failure", r.failure},
+          {"parameter_count", r.parameter_count},
+          {"seconds", r.seconds}};
+}
+
+TrainResult train_result_from_json(const nlohmann::json& doc) {
+  TrainResult r;
+  for (const nlohmann::json& record : doc.at("history")) r.history.push_back(record_from_json(record));
+  r.steps = doc.at("steps").get<int64_t>();
+  const nlohmann::json& target = doc.at("steps_to_target");
+  if (!target.is_null()) r.steps_to_target = target.get<int64_t>();
+  r.diverged = doc.at("diverged").get<bool>();
+  r.stopped = doc.at("stopped").get<bool>();
+  r.failure = doc.at("failure").get<std::string>();
+  r.parameter_count = doc.at("parameter_count").get<int64_t>();
+  r.seconds = number_from_json(doc.at("seconds"));
+  return r;
+}
+
 RunSummary train_run(const Config& config, const std::string& dir,
                      const TrainCallbacks& callbacks) {
   Trainer trainer(config);
@@ -284,6 +315,8 @@ RunSummary train_run(Trainer& trainer, const std::string& dir, const TrainCallba
   write_file_atomically(file_in(dir, kConfigFile), trainer.config().resolved.dump(2) + "\n");
   return run_in_dir(trainer, dir, callbacks, nullptr);
 }
+
+std::string weights_path(const std::string& dir) { return file_in(dir, kWeightsFile); }
 
 void check_run_dir(const std::string& dir) {
   if (!fs::is_directory(dir)) throw RunDirError(fmt::format("{}: not a run directory", dir));

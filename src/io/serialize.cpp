@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "actlab/detail/fields.hpp"
+#include "actlab/detail/hash.hpp"
 #include "actlab/nn/module.hpp"
 #include "actlab/train/optim.hpp"
 
@@ -30,15 +31,6 @@ static_assert(std::endian::native == std::endian::little,
 
 constexpr char kMagic[8] = {'A', 'C', 'T', 'L', 'A', 'B', 'C', 'K'};
 constexpr uint32_t kVersion = 1;
-
-uint64_t fnv1a(const char* data, size_t n) {
-  uint64_t h = 14695981039346656037ULL;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= static_cast<unsigned char>(data[i]);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 template <class T>
 void put(std::string& out, const T& value) {
@@ -63,7 +55,7 @@ std::string encode(const nlohmann::json& meta_doc,
     out.append(reinterpret_cast<const char*>(t.data()),
                static_cast<size_t>(t.numel()) * sizeof(float));
   }
-  put(out, fnv1a(out.data(), out.size()));
+  put(out, detail::fnv1a(out));
   return out;
 }
 
@@ -207,7 +199,7 @@ TensorFile read_tensor_file(const std::string& path) {
   const size_t body = bytes.size() - sizeof(uint64_t);
   uint64_t stored;
   std::memcpy(&stored, bytes.data() + body, sizeof stored);
-  if (stored != fnv1a(bytes.data(), body))
+  if (stored != detail::fnv1a(std::string_view(bytes).substr(0, body)))
     throw CheckpointError(path, "checksum mismatch: the file is truncated or corrupted");
   Reader r(path, bytes, body);
   r.take(sizeof kMagic, "the header");

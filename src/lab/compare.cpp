@@ -11,6 +11,7 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -207,7 +208,7 @@ Sweep parse_sweep(const json& doc) {
   // not mix.
   const std::vector<SweepCell> expanded = expand(sweep);
   const auto regression = [](const SweepCell& c) {
-    return data::task_kind(c.config.task["name"]) == data::TaskKind::regression;
+    return data::resolved_task_kind(c.config.task) == data::TaskKind::regression;
   };
   for (const SweepCell& cell : expanded)
     if (regression(cell) != regression(expanded.front()))
@@ -246,15 +247,10 @@ std::vector<SweepCell> expand(const Sweep& sweep) {
   }
 }
 
-CompareResult run_compare(const Sweep& sweep, int jobs,
-                          const std::function<void(size_t, size_t)>& progress) {
-  CompareResult result;
-  for (const GridAxis& axis : sweep.grid) result.axes.push_back(axis.path);
-  result.cells = expand(sweep);
-  const bool accuracy = data::task_kind(result.cells.front().config.task["name"]) !=
-                        data::TaskKind::regression;
-  result.metric = accuracy ? "test_accuracy" : "test_loss";
-  result.runs.resize(result.cells.size());
+std::vector<TrainResult> train_cells(const std::vector<SweepCell>& cells,
+                                     const std::vector<size_t>& which, int jobs,
+                                     const std::function<void(size_t, size_t)>& progress) {
+  std::vector<TrainResult> runs(which.size());
   // Every cell trains on one thread (matrix products and loops alike), so its numbers are the
   // same for any --jobs. OpenMP keeps the count per thread: each job thread sets its own, and
   // this thread's, which runs jobs too, is put back afterwards.
@@ -262,13 +258,13 @@ CompareResult run_compare(const Sweep& sweep, int jobs,
   std::atomic<size_t> done{0};
   std::mutex progress_lock;
   try {
-    parallel_for(result.cells.size(), std::max(jobs, 1), [&](size_t i) {
+    parallel_for(which.size(), std::max(jobs, 1), [&](size_t i) {
       set_num_threads(1);
-      result.runs[i] = Trainer(result.cells[i].config).run();
+      runs[i] = Trainer(cells.at(which[i]).config).run();
       const size_t finished = ++done;
       if (progress) {
         std::lock_guard<std::mutex> lock(progress_lock);
-        progress(finished, result.cells.size());
+        progress(finished, which.size());
       }
     });
   } catch (...) {
@@ -276,7 +272,18 @@ CompareResult run_compare(const Sweep& sweep, int jobs,
     throw;
   }
   set_num_threads(threads);
+  return runs;
+}
 
+CompareResult summarise_sweep(const Sweep& sweep, std::vector<SweepCell> cells,
+                              std::vector<TrainResult> runs) {
+  CompareResult result;
+  for (const GridAxis& axis : sweep.grid) result.axes.push_back(axis.path);
+  result.cells = std::move(cells);
+  result.runs = std::move(runs);
+  const bool accuracy = data::resolved_task_kind(result.cells.front().config.task) !=
+                        data::TaskKind::regression;
+  result.metric = accuracy ? "test_accuracy" : "test_loss";
   std::vector<std::string> order;
   std::map<std::string, std::vector<const TrainResult*>> members;
   std::map<std::string, std::vector<std::string>> labels;
@@ -291,6 +298,15 @@ CompareResult run_compare(const Sweep& sweep, int jobs,
   }
   for (const std::string& g : order) result.groups.push_back(summarise(g, labels[g], members[g], accuracy));
   return result;
+}
+
+CompareResult run_compare(const Sweep& sweep, int jobs,
+                          const std::function<void(size_t, size_t)>& progress) {
+  std::vector<SweepCell> cells = expand(sweep);
+  std::vector<size_t> all(cells.size());
+  std::iota(all.begin(), all.end(), size_t{0});
+  std::vector<TrainResult> runs = train_cells(cells, all, jobs, progress);
+  return summarise_sweep(sweep, std::move(cells), std::move(runs));
 }
 
 json summary_json(const CompareResult& r) {

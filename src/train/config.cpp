@@ -377,7 +377,7 @@ Config parse_config(const json& doc) {
                                                    diagnostics_fields(), {"diagnostics"},
                                                    "diagnostics");
   check_model_fits(to_model(resolved["model"]));
-  const data::TaskKind kind = data::task_kind(resolved["task"]["name"]);
+  const data::TaskKind kind = data::resolved_task_kind(resolved["task"]);
   resolved["loss"]["name"] = resolve_loss_name(resolved["loss"]["name"], kind);
 
   Config config;

@@ -16,6 +16,7 @@
 
 #include "actlab/detail/fields.hpp"
 #include "actlab/detail/suggest.hpp"
+#include "actlab/train/csv_task.hpp"
 
 namespace actlab::data {
 
@@ -292,6 +293,8 @@ const std::vector<TaskDef>& tasks() {
 }
 
 const FieldPath kRoot{"task"};
+// The task whose fields and kind come from a file of the user's (csv_task.cpp), not the table.
+constexpr const char* kCsv = "csv";
 
 const TaskDef& task_named(const json* name, const FieldPath& path) {
   if (name == nullptr || !name->is_string())
@@ -352,20 +355,38 @@ std::string to_string(TaskKind kind) {
 std::vector<std::string> task_names() {
   std::vector<std::string> names;
   for (const TaskDef& task : tasks()) names.push_back(task.name);
+  names.push_back(kCsv);
   return names;
 }
 
-std::string task_description(const std::string& name) { return task_named(name).description; }
+std::string task_description(const std::string& name) {
+  return name == kCsv ? csv_task_description() : task_named(name).description;
+}
 
-TaskKind task_kind(const std::string& name) { return task_named(name).kind; }
+TaskKind task_kind(const std::string& name) {
+  if (name == kCsv)
+    throw Error("task_kind: a csv task's kind depends on its file: see resolved_task_kind");
+  return task_named(name).kind;
+}
+
+TaskKind resolved_task_kind(const json& resolved_spec) {
+  const std::string name = resolved_spec.at("name");
+  if (name != kCsv) return task_kind(name);
+  const std::string kind = resolved_spec.at("kind");
+  return kind == "binary" ? TaskKind::binary
+         : kind == "multiclass" ? TaskKind::multiclass
+                                : TaskKind::regression;
+}
 
 std::vector<std::string> task_fields(const std::string& name) {
+  if (name == kCsv) return csv_task_fields();
   std::vector<std::string> names{"name"};
   for (const NumberField& field : all_fields(task_named(name))) names.push_back(field.name);
   return names;
 }
 
 json task_schema(const std::string& name) {
+  if (name == kCsv) return csv_task_schema();
   const TaskDef& task = task_named(name);
   json properties{{"name", {{"const", task.name}}}};
   for (const NumberField& field : all_fields(task))
@@ -383,6 +404,7 @@ json resolve_task(const json& spec) {
     throw FieldError(kRoot, fmt::format("expected an object or a task name, found {}",
                                         detail::found_text(spec)));
   const auto name = object.find("name");
+  if (name != object.end() && *name == kCsv) return resolve_csv_task(object);
   const TaskDef& task =
       task_named(name == object.end() ? nullptr : &*name, detail::child(kRoot, "name"));
   detail::reject_unknown_fields(object, task_fields(task.name), kRoot,
@@ -396,6 +418,7 @@ json resolve_task(const json& spec) {
 Dataset make_task(const json& spec) {
   Dataset data;
   data.spec = resolve_task(spec);
+  if (data.spec["name"] == kCsv) return make_csv_task(data.spec);
   const TaskDef& task = task_named(data.spec.at("name").get<std::string>());
   const Dims dims = task.dims(data.spec);
   Batch train = draw_split(task, data.spec, dims, kTrainStream, whole(data.spec, "n_train"));

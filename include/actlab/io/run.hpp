@@ -23,7 +23,8 @@ struct RunSummary {
 
 // Trains `config` and writes the run directory `dir` (created if missing): config.json,
 // metrics.csv, metrics.jsonl, checkpoint.bin (saved at every evaluation whose loss is finite,
-// so a run that diverges keeps its last good state) and report.html. The checkpoint's meta
+// so a run that diverges keeps its last good state) with model.safetensors beside it, and
+// report.html. The checkpoint's meta
 // holds {"step", "config" (resolved), "progress" (to_json of Trainer::progress())}, so
 // resume_run can continue the run from it; a run that callbacks.should_stop ends is written
 // as it stands.
@@ -33,6 +34,10 @@ RunSummary train_run(const Config& config, const std::string& dir,
 // total_steps() first).
 RunSummary train_run(Trainer& trainer, const std::string& dir,
                      const TrainCallbacks& callbacks = {});
+
+// The run's model.safetensors: the weights of its last checkpoint, written with it, under the
+// names of the equivalent torch.nn module's state_dict() (io/safetensors.hpp).
+std::string weights_path(const std::string& dir);
 
 // A run directory that is not a directory, or lacks a file.
 class RunDirError : public InputError {
@@ -69,6 +74,12 @@ RunSummary resume_run(SavedRun& run, const TrainCallbacks& callbacks = {});
 // nlohmann::json exceptions or Error on a malformed document.
 nlohmann::json to_json(const TrainProgress& progress);
 TrainProgress progress_from_json(const nlohmann::json& doc);
+
+// A whole result, every number exact (as checkpoints keep progress), and back: how a shard of a
+// sweep hands its runs to the merge. train_result_from_json throws nlohmann::json exceptions on a
+// malformed document.
+nlohmann::json to_json(const TrainResult& result);
+TrainResult train_result_from_json(const nlohmann::json& doc);
 
 // One layer's activation statistics as a JSON object.
 nlohmann::json to_json(const LayerStats& stats);

@@ -79,6 +79,15 @@ struct CompareResult {
 CompareResult run_compare(const Sweep& sweep, int jobs = 1,
                           const std::function<void(size_t done, size_t total)>& progress = {});
 
+// The pieces of run_compare, which the shards of a sweep share (lab/shards.hpp): the cells
+// `which` trained, `jobs` at a time, results in that order; and the summary of a whole sweep's
+// cells and results (one per cell, in cell order).
+std::vector<TrainResult> train_cells(const std::vector<SweepCell>& cells,
+                                     const std::vector<size_t>& which, int jobs = 1,
+                                     const std::function<void(size_t done, size_t total)>& progress = {});
+CompareResult summarise_sweep(const Sweep& sweep, std::vector<SweepCell> cells,
+                              std::vector<TrainResult> runs);
+
 // A gradient-norm ratio as tables show it: "0.242 x/ 2.1", the geometric mean times or divided
 // by its typical multiplicative spread over seeds.
 std::string ratio_text(const Stat& ratio);

@@ -1,6 +1,6 @@
-// Synthetic tasks for comparing activations (xor, moons, circles, spirals, checkerboard, blobs,
-// sine, teacher, parity), built from a config's "task" object with a seeded train/test split,
-// and shuffled mini-batches over them.
+// Tasks for comparing activations: synthetic ones (xor, moons, circles, spirals, checkerboard,
+// blobs, sine, teacher, parity) and a CSV file of one's own (csv, in csv_task.hpp), built from a
+// config's "task" object with a seeded train/test split, and shuffled mini-batches over them.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +30,12 @@ struct Dataset {
   int64_t output_dim = 0;  // 1 for binary, k for multiclass (logits), outputs for regression
   std::string name;
   nlohmann::json spec;  // the resolved task spec: every field, defaults filled in
+  // What a model's raw inputs are, for csv tasks (empty for synthetic ones): the feature
+  // columns, their standardisation x = (raw - input_mean) / input_scale (empty when none), and
+  // the class names in label order (label k is class_names[k]).
+  std::vector<std::string> feature_names;
+  std::vector<float> input_mean, input_scale;
+  std::vector<std::string> class_names;
 };
 
 // Builds a task from a spec such as {"name": "spirals", "arms": 3, "n_train": 1000, "seed": 1}
@@ -42,7 +48,10 @@ nlohmann::json resolve_task(const nlohmann::json& spec);
 
 std::vector<std::string> task_names();
 std::string task_description(const std::string& name);         // one line
+// A task's kind by its name; a csv task's kind depends on its data: throws Error for "csv".
 TaskKind task_kind(const std::string& name);
+// The kind of a resolved spec (as resolve_task returns it), whatever the task.
+TaskKind resolved_task_kind(const nlohmann::json& resolved_spec);
 std::vector<std::string> task_fields(const std::string& name);  // "name", then the rest
 // A JSON Schema for the task's spec (types, bounds, defaults, one line per field), for
 // configs/schema.json and --help.
