@@ -6,8 +6,9 @@
 //     memcpy of the same size), and the process's peak RSS;
 //   - micro-benchmark suites (--suite ops, --suite activations): see suites.hpp.
 //
-//   actlab-bench [--workload W] [--steps N] [--no-bound] [--threads N] [--json]
-//   actlab-bench --suite NAME [--reps N] [--threads N] [--json]
+//   actlab-bench [--workload W] [--steps N] [--no-bound] [--threads N] [--cpu-time] [--json]
+//   actlab-bench --suite NAME [--reps N] [--threads N] [--cpu-time] [--json]
+// --cpu-time times with the process's CPU time instead of the wall clock (harness.hpp).
 #include <cblas.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -158,11 +159,13 @@ struct Options {
   int steps = 0;  // 0: each workload's default
   bool bound = true;
   bool json = false;
+  bool cpu_time = false;
 };
 
 constexpr const char* kUsage =
-    "usage: actlab-bench [--workload W1..W6] [--steps N] [--no-bound] [--threads N] [--json]\n"
-    "       actlab-bench --suite NAME [--reps N] [--threads N] [--json]";
+    "usage: actlab-bench [--workload W1..W6|W6f] [--steps N] [--no-bound] [--threads N] "
+    "[--cpu-time] [--json]\n"
+    "       actlab-bench --suite NAME [--reps N] [--threads N] [--cpu-time] [--json]";
 
 [[noreturn]] void usage_error(const std::string& message) {
   fmt::print(stderr, "actlab-bench: {}\n{}\n", message, kUsage);
@@ -195,6 +198,8 @@ Options parse_args(int argc, char** argv) {
     };
     if (flag == "--json") {
       o.json = true;
+    } else if (flag == "--cpu-time") {
+      o.cpu_time = true;
     } else if (flag == "--no-bound") {
       o.bound = false;
     } else if (flag == "--suite") {
@@ -264,6 +269,7 @@ int main(int argc, char** argv) {
   using namespace bench;
   const Options opt = parse_args(argc, argv);
   if (opt.threads) actlab::set_num_threads(*opt.threads);
+  if (opt.cpu_time) set_time_kind(TimeKind::process_cpu);
   try {
     if (opt.suite) {
       const Suite suite = find_suite(*opt.suite)();

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include <time.h>
+
 namespace bench {
 namespace {
 
@@ -24,12 +26,21 @@ Stats summarize(std::vector<double> us) {
   return {median, us.front(), us.back(), static_cast<int>(n)};
 }
 
+TimeKind g_time_kind = TimeKind::wall;
+
+double now_us() {
+  if (g_time_kind == TimeKind::wall)
+    return std::chrono::duration<double, std::micro>(Clock::now().time_since_epoch()).count();
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) * 1e-3;
+}
+
 double time_us(const Bench& b) {
   if (b.prepare) b.prepare();
-  const auto start = Clock::now();
+  const double start = now_us();
   b.run_rep();
-  const std::chrono::duration<double, std::micro> took = Clock::now() - start;
-  return took.count() / b.ops_per_rep;
+  return (now_us() - start) / b.ops_per_rep;
 }
 
 // The value after `key` on the first line of `path` that starts with it ("" when none).
@@ -51,6 +62,8 @@ double load_average() {
 }
 
 }  // namespace
+
+void set_time_kind(TimeKind kind) { g_time_kind = kind; }
 
 std::vector<Stats> run_benches(const std::vector<Bench>& benches, int reps, int warmup) {
   for (int w = 0; w < warmup; ++w)

@@ -28,6 +28,12 @@ struct Stats {
   int reps = 0;
 };
 
+// What run_benches times with: the wall clock (the default), or the process's CPU time, which
+// on a machine loaded by other work leaves out the time the process waited for a core (not the
+// memory bandwidth the others take); at more than one thread it adds up the threads' times.
+enum class TimeKind { wall, process_cpu };
+void set_time_kind(TimeKind kind);
+
 // Runs every benchmark `warmup` times, then times `reps` rounds; each round runs every
 // benchmark once, in table order. One Stats per benchmark, in microseconds per op.
 std::vector<Stats> run_benches(const std::vector<Bench>& benches, int reps, int warmup);

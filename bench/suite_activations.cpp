@@ -5,9 +5,10 @@
 // Bytes counted, per element: forward reads x and writes y (8 bytes); backward reads the
 // upstream gradient g and what the derivative needs (x, or y for sigmoid and tanh) and writes
 // dx (12 bytes); the copy reads and writes once (8 bytes). Backward is timed through the
-// public API as (sum(act(x))).backward(), whose sum writes g = 1 everywhere before the
-// activation's backward reads it; that fill is timed alone (sum(x).backward() on the leaf)
-// and subtracted.
+// public API as sum(sum(act(x), 1)).backward(), whose row sums write g = 1 everywhere before the
+// activation's backward reads it (a sum of everything would hand the formulas and mul a
+// uniform g of one value, and their backward would read one stream less than the built-ins');
+// that fill is timed alone (sum(x).backward() on the leaf) and subtracted.
 #include <cstring>
 #include <memory>
 
@@ -97,7 +98,7 @@ void activation_benches(std::vector<Bench>& out, const Activation& a,
                  },
                  [a, s] {
                    s->x.zero_grad();
-                   s->loss = actlab::sum(a.fn(s->x));
+                   s->loss = actlab::sum(actlab::sum(a.fn(s->x), 1));
                  }});
 }
 

@@ -1,4 +1,4 @@
-// W1-W6: the models, losses and optimisers of WORKLOADS.md built with actlab's public API, the
+// W1-W6 and W6f: the models, losses and optimisers of WORKLOADS.md built with actlab's public API, the
 // matrix products each step makes (read off its Linear layers), and the shared timing of a
 // step against its bound.
 #include "workloads.hpp"
@@ -125,6 +125,21 @@ Instance gelu_alone() {
           n};
 }
 
+// W6 through one fused expression: sum(fused("gelu(x) * w", {x, w})), forward and backward.
+Instance gelu_alone_fused() {
+  constexpr int64_t n = int64_t{1} << 24;
+  actlab::Generator gen(6);
+  Tensor x = randn_leaf({n}, gen, true);
+  const Tensor w = Tensor::randn({n}, gen);
+  return {[x, w]() mutable {
+            x.zero_grad();
+            actlab::sum(actlab::fused("gelu(x) * w", {x, w})).backward();
+            keep(x.grad().data());
+          },
+          {},
+          n};
+}
+
 // The raw sgemm calls of `gemms` in a row, on operands as large as the largest of each.
 std::function<void()> gemm_bound(const std::vector<Gemm>& gemms, actlab::Generator& gen) {
   int64_t a = 0, b = 0, c = 0;
@@ -172,6 +187,8 @@ const std::vector<Workload>& workloads() {
       {"W4", "FFN 512-2048-512 GELU + biases, x [1024,512], MSE, AdamW", 50, ffn_gelu},
       {"W5", "SwiGLU FFN 512-1408-512, no biases, x [1024,512], MSE, AdamW", 50, ffn_swiglu},
       {"W6", "sum(gelu(x) * w), x of 2^24 floats, forward + backward", 50, gelu_alone},
+      {"W6f", "sum(fused(\"gelu(x) * w\", {x, w})), x of 2^24 floats, forward + backward", 50,
+       gelu_alone_fused},
   };
   return all;
 }

@@ -48,6 +48,42 @@ TEST_CASE("broadcast inputs get gradients summed to their shape", "[autograd][br
   CHECK(col.grad().shape() == std::vector<int64_t>{2, 1});
 }
 
+TEST_CASE("sum and mean hand mul one value for the whole gradient, mixed with full ones", "[autograd][uniform]") {
+  // a [2, 1] * b [1, 3]; sum's gradient of the product is 1 everywhere, which mul expands at its
+  // output's shape before summing down to each input's: da = sum of b, db = sum of a.
+  Tensor a = Tensor::from_vector({1, 2}, {2, 1}, true);
+  Tensor b = Tensor::from_vector({3, 4, 5}, {1, 3}, true);
+  sum(a * b).backward();
+  CHECK(a.grad().to_vector() == std::vector<float>{12, 12});
+  CHECK(b.grad().to_vector() == std::vector<float>{3, 3, 3});
+  // y = a * b gets one value from sum and one from mean, and a full gradient c from y * c,
+  // the full one last in backward or first: dy = 1 + 1/6 + c either way.
+  const Tensor c = Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
+  for (const bool full_first_in_backward : {false, true}) {
+    a.zero_grad();
+    b.zero_grad();
+    const Tensor y = a * b;
+    const Tensor loss = full_first_in_backward ? sum(y) + mean(y) + sum(y * c)
+                                               : sum(y * c) + sum(y) + mean(y);
+    loss.backward();
+    for (int64_t i = 0; i < 2; ++i) {
+      double da = 0;
+      for (int64_t j = 0; j < 3; ++j) da += (1 + 1 / 6.0 + c.data()[i * 3 + j]) * b.data()[j];
+      CHECK(a.grad().data()[i] == Approx(da));
+    }
+    for (int64_t j = 0; j < 3; ++j) {
+      double db = 0;
+      for (int64_t i = 0; i < 2; ++i) db += (1 + 1 / 6.0 + c.data()[i * 3 + j]) * a.data()[i];
+      CHECK(b.grad().data()[j] == Approx(db));
+    }
+  }
+  // A leaf gets its gradient written out in full.
+  Tensor leaf = Tensor::from_vector({1, 2, 3}, {3}, true);
+  mean(leaf).backward();
+  CHECK(leaf.grad().shape() == std::vector<int64_t>{3});
+  CHECK(leaf.grad().to_vector() == std::vector<float>{1 / 3.f, 1 / 3.f, 1 / 3.f});
+}
+
 TEST_CASE("matmul gradients: dA = dY B^T, dB = A^T dY", "[autograd][matmul]") {
   Tensor a = Tensor::from_vector({1, 2, 3, 4}, {2, 2}, true);
   Tensor b = Tensor::from_vector({5, 6, 7, 8}, {2, 2}, true);

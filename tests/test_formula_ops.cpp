@@ -197,6 +197,31 @@ TEST_CASE("fused: a multi-input formula as one op, matching the ops it replaces"
   CHECK_THROWS_WITH(fused("x * w", {x}), "formula \"x * w\": expected 2 inputs (x, w), found 1");
 }
 
+TEST_CASE("fused under a sum takes its gradient as one value: the same bits as in full", "[formula][fused][uniform]") {
+  Generator gen(9);
+  const Tensor x0 = Tensor::randn({40, 3}, gen);
+  const Tensor w = Tensor::randn({40, 3}, gen);
+  // sum() hands the fused op one value for its whole gradient; the row sums below hand it a
+  // tensor of ones. Multiplying by 1 is exact, so the gradients must be the same bits.
+  const auto grads = [&](bool uniform) {
+    Tensor x = x0.detach();
+    x.set_requires_grad(true);
+    Tensor beta = leaf({1}, 1.5f);
+    Tensor per_channel = leaf({3}, 0.25f);
+    const Tensor y = fused("gelu(x) * w + x * sigmoid(beta * x) * c", {x, w, beta, per_channel});
+    (uniform ? sum(y) : sum(sum(y, 1))).backward();
+    std::vector<float> all = x.grad().to_vector();
+    for (const Tensor& t : {beta.grad(), per_channel.grad()}) {
+      const std::vector<float> v = t.to_vector();
+      all.insert(all.end(), v.begin(), v.end());
+    }
+    return all;
+  };
+  const std::vector<float> uniform = grads(true), full = grads(false);
+  REQUIRE(uniform.size() == full.size());
+  CHECK(std::memcmp(uniform.data(), full.data(), uniform.size() * sizeof(float)) == 0);
+}
+
 TEST_CASE("fused: the same bits at 1 and 2 threads, parameter sums included", "[formula][fused][threads]") {
   Generator gen(7);
   const int64_t n = int64_t{1} << 18;  // large enough to be split

@@ -69,8 +69,10 @@ Tensor SavedTensor::tensor() const {
 
 // ---- Node ------------------------------------------------------------------------------
 
-Node::Node(const char* name, std::initializer_list<Tensor> inputs)
-    : name_(name), sequence_(g_next_sequence.fetch_add(1, std::memory_order_relaxed)) {
+Node::Node(const char* name, std::initializer_list<Tensor> inputs, GradForm form)
+    : name_(name),
+      sequence_(g_next_sequence.fetch_add(1, std::memory_order_relaxed)),
+      grad_form_(form) {
   if (inputs.size() > static_cast<size_t>(kMaxInputs))
     throw Error(fmt::format("{}: an op records at most {} inputs, got {}", name, kMaxInputs,
                             inputs.size()));
@@ -139,15 +141,42 @@ bool GradSink::needs(int i) const {
   return e.node != nullptr || e.leaf != nullptr;
 }
 
-GradSink::Target GradSink::target(int i) {
+namespace {
+// A gradient slot holding one value for an input of more elements: a uniform gradient.
+bool holds_uniform(const Tensor& slot, const Shape& shape) {
+  return slot.defined() && slot.numel() == 1 && shape.numel() != 1;
+}
+}  // namespace
+
+Tensor& GradSink::full_slot(int i) {
   Tensor& slot = node_.grad_slot(i);
+  const Shape& shape = node_.edges_[i].shape;
+  if (holds_uniform(slot, shape)) slot = Tensor::full(shape, slot.data()[0]);
+  return slot;
+}
+
+void GradSink::add_uniform(int i, float value) {
+  const auto& e = node_.edges_[i];
+  Tensor& slot = node_.grad_slot(i);
+  const bool keeps_uniform = e.node != nullptr && e.node->grad_form_ == GradForm::uniform_accepted;
+  if (keeps_uniform && !slot.defined()) {
+    slot = Tensor::scalar(value);
+  } else if (keeps_uniform && holds_uniform(slot, e.shape)) {
+    slot.mutable_data()[0] += value;
+  } else {
+    target(i).write(e.shape.numel(), [value](int64_t) { return value; });
+  }
+}
+
+GradSink::Target GradSink::target(int i) {
+  Tensor& slot = full_slot(i);
   if (slot.defined()) return {slot.mutable_data(), true};
   slot = Tensor::empty(node_.edges_[i].shape);
   return {slot.mutable_data(), false};
 }
 
 GradSink::Target GradSink::target_reusing(int i, const Tensor& grad_output) {
-  Tensor& slot = node_.grad_slot(i);
+  Tensor& slot = full_slot(i);
   if (slot.defined() || grad_output.shape() != node_.edges_[i].shape ||
       !uniquely_owned(grad_output))
     return target(i);
@@ -161,7 +190,7 @@ void GradSink::add(int i, Tensor&& grad) { accumulate(i, grad, uniquely_owned(gr
 
 void GradSink::accumulate(int i, const Tensor& grad, bool may_take) {
   const Shape& shape = node_.edges_[i].shape;
-  Tensor& slot = node_.grad_slot(i);
+  Tensor& slot = full_slot(i);
   if (grad.shape() != shape) {
     Target t = target(i);
     kernels::sum_to(grad.data(), grad.shape(), t.data, shape, t.accumulate);

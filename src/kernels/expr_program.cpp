@@ -41,6 +41,9 @@ ACTLAB_ALWAYS_INLINE float apply(float a, float b, float c) {
   else if constexpr (O == gelu_derivative) return Gelu{}.derivative(a);
   else if constexpr (O == step) return a > 0.f ? 1.f : 0.f;
   else if constexpr (O == sign) return a > 0.f ? 1.f : (a < 0.f ? -1.f : 0.f);
+  else if constexpr (O == exp_minus_square) return fastmath::exp_minus_square(a);
+  else if constexpr (O == erf_given) return fastmath::erf_given(a, b);
+  else if constexpr (O == erfc_given) return fastmath::erfc_given(a, b);
   else if constexpr (O == add) return a + b;
   else if constexpr (O == sub) return a - b;
   else if constexpr (O == mul) return a * b;
@@ -72,10 +75,31 @@ void visit_op(ExprOp op, Visit&& visit) {
     ACTLAB_EXPR_CASE(add) ACTLAB_EXPR_CASE(sub) ACTLAB_EXPR_CASE(mul) ACTLAB_EXPR_CASE(div)
     ACTLAB_EXPR_CASE(min) ACTLAB_EXPR_CASE(max) ACTLAB_EXPR_CASE(lt) ACTLAB_EXPR_CASE(le)
     ACTLAB_EXPR_CASE(gt) ACTLAB_EXPR_CASE(ge) ACTLAB_EXPR_CASE(eq) ACTLAB_EXPR_CASE(ne)
-    ACTLAB_EXPR_CASE(where)
+    ACTLAB_EXPR_CASE(where) ACTLAB_EXPR_CASE(exp_minus_square) ACTLAB_EXPR_CASE(erf_given)
+    ACTLAB_EXPR_CASE(erfc_given)
 #undef ACTLAB_EXPR_CASE
     case constant:
     case input:
+      return;
+  }
+}
+
+// Calls visit(OpConstant<op>{}) for the unary operations that block code folds into an add or
+// a mul (expr_can_fold), each a compile-time constant.
+template <class Visit>
+void visit_unary_op(ExprOp op, Visit&& visit) {
+  using enum ExprOp;
+  switch (op) {
+#define ACTLAB_EXPR_CASE(name) \
+  case name: visit(OpConstant<name>{}); return;
+    ACTLAB_EXPR_CASE(neg) ACTLAB_EXPR_CASE(exp) ACTLAB_EXPR_CASE(expm1) ACTLAB_EXPR_CASE(log)
+    ACTLAB_EXPR_CASE(log1p) ACTLAB_EXPR_CASE(sqrt) ACTLAB_EXPR_CASE(abs) ACTLAB_EXPR_CASE(tanh)
+    ACTLAB_EXPR_CASE(sigmoid) ACTLAB_EXPR_CASE(softplus) ACTLAB_EXPR_CASE(erf)
+    ACTLAB_EXPR_CASE(erfc) ACTLAB_EXPR_CASE(relu) ACTLAB_EXPR_CASE(gelu)
+    ACTLAB_EXPR_CASE(gelu_derivative) ACTLAB_EXPR_CASE(step) ACTLAB_EXPR_CASE(sign)
+    ACTLAB_EXPR_CASE(exp_minus_square)
+#undef ACTLAB_EXPR_CASE
+    default:
       return;
   }
 }
@@ -111,6 +135,30 @@ struct Block {
       for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(sa, b[i], 0.f);
     }
   }
+
+  // d = O(a, I(b)), b a register: an add or mul with a unary operation folded in.
+  template <ExprOp O, ExprOp I>
+  void run_folded(float* __restrict d, const ExprInstruction& in) const {
+    const float* __restrict b = regs[in.b.index];
+    if (in.a.kind == ExprOperand::reg) {
+      const float* __restrict a = regs[in.a.index];
+      for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(a[i], apply<I>(b[i], 0.f, 0.f), 0.f);
+    } else {
+      const float sa = scalars[in.a.index];
+      for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(sa, apply<I>(b[i], 0.f, 0.f), 0.f);
+    }
+  }
+
+  void run(float* d, const ExprInstruction& in) const {
+    using enum ExprOp;
+    if (in.inner == constant) {
+      visit_op(in.op, [&](auto o) { run<decltype(o)::value>(d, in); });
+    } else if (in.op == mul) {
+      visit_unary_op(in.inner, [&](auto u) { run_folded<mul, decltype(u)::value>(d, in); });
+    } else {
+      visit_unary_op(in.inner, [&](auto u) { run_folded<add, decltype(u)::value>(d, in); });
+    }
+  }
 };
 
 // The scalar slots of one run: constants, scalar inputs, then the scalar code's results.
@@ -129,11 +177,24 @@ std::vector<float> scalar_slots(const ExprProgram& p, const std::vector<const fl
   return slots;
 }
 
+// Whether the last instruction may store into its output's memory: fresh (not accumulating),
+// and not an input's too (a backward may write dx over g, which later instructions read).
+bool stores_directly(const ExprProgram& p, const std::vector<const float*>& inputs,
+                     const std::vector<ExprOutput>& outputs) {
+  if (p.last_computes_output < 0) return false;
+  const ExprOutput& o = outputs[static_cast<size_t>(p.last_computes_output)];
+  return !o.accumulate && std::find(inputs.begin(), inputs.end(), o.data) == inputs.end();
+}
+
 float operand_value(const Block& b, ExprOperand o, int64_t i) {
   return o.kind == ExprOperand::reg ? b.regs[o.index][i] : b.scalars[o.index];
 }
 
 }  // namespace
+
+bool expr_can_fold(ExprOp outer, ExprOp inner) {
+  return (outer == ExprOp::add || outer == ExprOp::mul) && expr_arity(inner) == 1;
+}
 
 int expr_arity(ExprOp op) {
   using enum ExprOp;
@@ -167,6 +228,7 @@ void run_expr_program(const ExprProgram& p, int64_t n, int64_t channels, int64_t
   const std::vector<ExprOutput>* out = &outputs;
   const float* scalars = slots.data();
   float* partial = partials.data();
+  const int32_t direct_output = stores_directly(p, inputs, outputs) ? p.last_computes_output : -1;
   detail::parallel_for(blocks, kExprBlock * p.cost, [=](int64_t first, int64_t last) {
     const ExprProgram& pr = *program;
     const auto temps = std::make_unique<float[]>(static_cast<size_t>(pr.registers * kExprBlock));
@@ -181,15 +243,18 @@ void run_expr_program(const ExprProgram& p, int64_t n, int64_t channels, int64_t
         if (pr.inputs[i] == ExprLayout::elementwise)
           regs[static_cast<size_t>(pr.input_operands[i].index)] = const_cast<float*>((*in)[i]) + start;
       for (const ExprInstruction& ins : pr.block_code) {
-        float* d = regs[static_cast<size_t>(ins.dest)];
+        const bool to_output = direct_output >= 0 && &ins == &pr.block_code.back();
+        float* d = to_output ? (*out)[static_cast<size_t>(direct_output)].data + start
+                             : regs[static_cast<size_t>(ins.dest)];
         if (ins.op == ExprOp::input) {  // a channel input gathered for this block
           const float* values = (*in)[static_cast<size_t>(ins.a.index)];
           for (int64_t i = 0; i < b.len; ++i) d[i] = values[((start + i) / inner) % channels];
           continue;
         }
-        visit_op(ins.op, [&](auto o) { b.run<decltype(o)::value>(d, ins); });
+        b.run(d, ins);
       }
       for (size_t o = 0; o < pr.outputs.size(); ++o) {
+        if (static_cast<int32_t>(o) == direct_output) continue;
         const ExprOperand src = pr.outputs[o];
         float* sums = partial + static_cast<size_t>(block) * partial_width + partial_at[o];
         if (pr.reduce[o] == ExprReduce::sum) {

@@ -12,13 +12,15 @@ namespace actlab::kernels {
 
 // The operations of a formula. `constant` and `input` are leaves of the expression graph and
 // never appear as instructions (but `input` in block code gathers a channel input, operand a
-// being the input's index, into its register); step (x > 0 ? 1 : 0), sign and gelu_derivative exist for
-// derivatives.
+// being the input's index, into its register); step (x > 0 ? 1 : 0), sign, gelu_derivative
+// and exp_minus_square (e^(-x^2), erf's and erfc's derivative but for a factor) exist for
+// derivatives; erf_given and erfc_given (erf(a) and erfc(a) given b = e^(-a^2)) only in
+// programs, where a program that needs both erfc(a) and e^(-a^2) computes the exponential once.
 enum class ExprOp : uint8_t {
   constant, input,
   neg, exp, expm1, log, log1p, sqrt, abs, tanh, sigmoid, softplus, erf, erfc, relu, gelu,
-  gelu_derivative, step, sign,
-  add, sub, mul, div, min, max, lt, le, gt, ge, eq, ne,
+  gelu_derivative, step, sign, exp_minus_square,
+  add, sub, mul, div, min, max, lt, le, gt, ge, eq, ne, erf_given, erfc_given,
   where,
 };
 
@@ -39,7 +41,14 @@ struct ExprInstruction {
   ExprOp op;
   int32_t dest;  // a register (block code) or a scalar slot (scalar code)
   ExprOperand a, b, c;
+  // In block code, `op` may be add or mul with a unary operation folded into its second
+  // operand: d = op(a, inner(b)), b a register, in one loop (x * sigmoid(x) is one loop, not
+  // two with a round trip through L1). `constant` means none.
+  ExprOp inner = ExprOp::constant;
 };
+
+// Whether block code can fold the unary `inner` into an `outer` instruction (see above).
+bool expr_can_fold(ExprOp outer, ExprOp inner);
 
 // How an input is laid over the elements: one value per element, one value for all, or one
 // value per channel (channel of element k: (k / inner) % channels, as prelu's weight).
@@ -62,6 +71,10 @@ struct ExprProgram {
   std::vector<std::pair<int32_t, int32_t>> splats;
   std::vector<ExprOperand> outputs;
   std::vector<ExprReduce> reduce;   // per output
+  // The output that block code's last instruction computes, if any (else -1): when its
+  // destination is fresh memory that no input shares, that instruction stores straight into
+  // it instead of into a register that is then copied.
+  int32_t last_computes_output = -1;
   int64_t cost = 1;                 // rough work per element, for parallel_for's split
 };
 

@@ -174,18 +174,24 @@ ACTLAB_ALWAYS_INLINE float erfc_nonnegative(float a, float exp_minus_a_squared) 
   return t * exp_minus_a_squared * detail::polynomial(t, kR);
 }
 
-// Odd exactly: computed for |x|, then given x's sign (also erf(-0) = -0).
-ACTLAB_ALWAYS_INLINE float erf(float x) {
+// erf(x) given e = exp_minus_square(x), for callers that need e^(-x^2) for something else too
+// (a compiled formula's derivative). Odd exactly: computed for |x|, then given x's sign (also
+// erf(-0) = -0).
+ACTLAB_ALWAYS_INLINE float erf_given(float x, float exp_minus_x_squared) {
   const float a = std::abs(x);
-  const float tail = 1.f - erfc_nonnegative(a, exp_minus_square(a));
+  const float tail = 1.f - erfc_nonnegative(a, exp_minus_x_squared);
   return std::copysign(a < detail::kErfSwitch ? detail::erf_small(a) : tail, x);
 }
 
-// 1 - erf(x), with relative accuracy in the tail (where 1 - erf(x) would cancel).
-ACTLAB_ALWAYS_INLINE float erfc(float x) {
-  const float a = std::abs(x);
-  const float tail = erfc_nonnegative(a, exp_minus_square(a));
+ACTLAB_ALWAYS_INLINE float erf(float x) { return erf_given(x, exp_minus_square(x)); }
+
+// 1 - erf(x) given e = exp_minus_square(x), with relative accuracy in the tail (where 1 - erf(x)
+// would cancel).
+ACTLAB_ALWAYS_INLINE float erfc_given(float x, float exp_minus_x_squared) {
+  const float tail = erfc_nonnegative(std::abs(x), exp_minus_x_squared);
   return x < 0.f ? 2.f - tail : tail;
 }
+
+ACTLAB_ALWAYS_INLINE float erfc(float x) { return erfc_given(x, exp_minus_square(x)); }
 
 }  // namespace actlab::fastmath

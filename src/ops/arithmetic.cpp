@@ -27,6 +27,19 @@ void add_product_grad(GradSink& sink, int i, const Tensor& g, const Tensor& othe
   sink.add(i, std::move(d));
 }
 
+// Adds g * other (computed at the output's shape, g there or uniform) into input i's gradient.
+void add_times_grad(GradSink& sink, int i, const Tensor& g, const Tensor& other,
+                    const Shape& out_shape) {
+  if (g.numel() == 1 && other.shape() == out_shape) {  // a uniform g: one pass over `other`
+    const float gv = g.data()[0];
+    return sink.add(i, ops::map(other, [gv](float v) { return gv * v; }));
+  }
+  Tensor d = Tensor::empty(out_shape);
+  kernels::binary(g.data(), g.shape(), other.data(), other.shape(), d.mutable_data(), out_shape,
+                  [](float gv, float v) { return gv * v; });
+  sink.add(i, std::move(d));
+}
+
 // Adds scale * g into input i's gradient.
 void add_scaled_grad(GradSink& sink, int i, const Tensor& g, float scale) {
   if (scale == 1.f) return sink.add(i, g);
@@ -68,13 +81,19 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// d/da = g b, d/db = g a: each factor is saved only when the other one needs a gradient. g may
+// be uniform (one value for every element of the output, from a sum).
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = broadcast_map("mul", a, b, [](float x, float y) { return x * y; });
-  record("mul", out, {a, b}, [sa = save(a), sb = save(b)](const Tensor& g, GradSink& sink) {
-    const auto times = [](float gv, float v) { return gv * v; };
-    if (sink.needs(0)) add_product_grad(sink, 0, g, sb.tensor(), times);
-    if (sink.needs(1)) add_product_grad(sink, 1, g, sa.tensor(), times);
-  });
+  const auto save_if = [](bool wanted, const Tensor& t) { return wanted ? save(t) : SavedTensor(); };
+  record(
+      "mul", out, {a, b},
+      [sa = save_if(b.requires_grad(), a), sb = save_if(a.requires_grad(), b),
+       out_shape = out.shape()](const Tensor& g, GradSink& sink) {
+        if (sink.needs(0)) add_times_grad(sink, 0, g, sb.tensor(), out_shape);
+        if (sink.needs(1)) add_times_grad(sink, 1, g, sa.tensor(), out_shape);
+      },
+      GradForm::uniform_accepted);
   return out;
 }
 

@@ -41,6 +41,9 @@ double apply(ExprOp op, double a, double b, double c) {
     case gelu_derivative: return 0.5 * std::erfc(-a / std::numbers::sqrt2) + a * normal_pdf(a);
     case step: return a > 0 ? 1 : 0;
     case sign: return a > 0 ? 1 : (a < 0 ? -1 : 0);
+    case exp_minus_square: return std::exp(-a * a);
+    case erf_given: return std::erf(a);
+    case erfc_given: return std::erfc(a);
     case add: return a + b;
     case sub: return a - b;
     case mul: return a * b;
@@ -186,6 +189,10 @@ NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
         return make(mul, make(neg, a), (*this)[b].a);
       if ((*this)[a].op == neg) return make(neg, make(mul, (*this)[a].a, b));
       if ((*this)[b].op == neg) return make(neg, make(mul, a, (*this)[b].a));
+      // A constant factor of the right operand moves out to the front, where it meets others
+      // and folds: a derivative's c1 * (x * (c2 * f)) becomes (c1 c2) * (x * f).
+      if (!is_constant(a) && (*this)[b].op == mul && is_constant((*this)[b].a))
+        return make(mul, (*this)[b].a, make(mul, a, (*this)[b].b));
       break;
     case div:
       if (is_constant(b)) return make(mul, constant(1 / (*this)[b].value), a);
@@ -260,7 +267,10 @@ std::vector<NodeId> Graph::gradient(NodeId root, const std::vector<int32_t>& wrt
       case ne:
         break;  // constant, or piecewise constant: derivative 0
       case gelu_derivative:
+      case erf_given:  // (only in compiled programs)
+      case erfc_given:
         throw Error("formula: the derivative of a derivative is not supported");
+      case exp_minus_square: add_to(a, times(make(mul, make(mul, constant(-2), a), id))); break;
       case neg: add_to(a, make(neg, g)); break;
       case exp: add_to(a, times(id)); break;
       case expm1: add_to(a, times(make(exp, a))); break;
@@ -274,7 +284,7 @@ std::vector<NodeId> Graph::gradient(NodeId root, const std::vector<int32_t>& wrt
       case erf:
       case erfc: {
         const double scale = (n.op == erf ? 2 : -2) / std::sqrt(std::numbers::pi);
-        add_to(a, times(make(mul, constant(scale), make(exp, make(neg, make(mul, a, a))))));
+        add_to(a, times(make(mul, constant(scale), make(exp_minus_square, a))));
         break;
       }
       case relu: add_to(a, times(make(step, a))); break;
@@ -341,6 +351,7 @@ std::string Graph::text(NodeId root, const std::vector<std::string>& names) cons
   };
   const int p = precedence(n.op);
   if (n.op == neg) return fmt::format("-{}", operand(n.a, p + 1));
+  if (n.op == exp_minus_square) return fmt::format("exp(-{}^2)", operand(n.a, 6));
   if (const std::string s = symbol(n.op); !s.empty()) {
     // Left-associative: the right operand of - and / needs parentheses at equal precedence.
     const bool strict = n.op == sub || n.op == div || p == 1;

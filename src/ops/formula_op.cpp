@@ -41,23 +41,28 @@ struct FormulaExpression {
     for (NodeId d : derivatives) gradients.push_back(graph.make(kernels::ExprOp::mul, g, d));
   }
 
-  // The forward program for `layouts`, or the backward one for the inputs in `needed`.
+  // The forward program for `layouts`, or the backward one for the inputs in `needed` given
+  // the incoming gradient g laid out as `g_layout` (elementwise, or one value for all: a
+  // uniform gradient).
   std::shared_ptr<const ExprProgram> program(const std::vector<ExprLayout>& layouts,
-                                             const std::vector<bool>* needed) const {
+                                             const std::vector<bool>* needed,
+                                             ExprLayout g_layout = ExprLayout::elementwise) const {
     std::string key;
     for (ExprLayout l : layouts) key += static_cast<char>('0' + static_cast<int>(l));
     if (needed != nullptr) {
       key += '/';
       for (bool b : *needed) key += b ? '1' : '0';
+      key += static_cast<char>('0' + static_cast<int>(g_layout));
     }
     std::lock_guard lock(mutex);
     std::shared_ptr<const ExprProgram>& slot = programs[key];
-    if (!slot) slot = std::make_shared<const ExprProgram>(compile_for(layouts, needed));
+    if (!slot) slot = std::make_shared<const ExprProgram>(compile_for(layouts, needed, g_layout));
     return slot;
   }
 
  private:
-  ExprProgram compile_for(const std::vector<ExprLayout>& layouts, const std::vector<bool>* needed) const {
+  ExprProgram compile_for(const std::vector<ExprLayout>& layouts, const std::vector<bool>* needed,
+                          ExprLayout g_layout) const {
     if (needed == nullptr) return formula::compile(graph, {root}, layouts, {ExprReduce::none});
     std::vector<NodeId> outputs;
     std::vector<ExprReduce> reduce;
@@ -69,7 +74,7 @@ struct FormulaExpression {
                                                              : ExprReduce::channel);
     }
     std::vector<ExprLayout> with_g = layouts;
-    with_g.push_back(ExprLayout::elementwise);
+    with_g.push_back(g_layout);
     return formula::compile(graph, outputs, with_g, reduce);
   }
 
@@ -131,12 +136,14 @@ std::vector<const float*> data_of(const std::vector<Tensor>& tensors) {
   return out;
 }
 
-// Backward: one program computes every needed input's gradient from the inputs and g.
+// Backward: one program computes every needed input's gradient from the inputs and g (one value
+// per element, or one for all: a uniform gradient, from a sum).
 void formula_backward(const FormulaExpression& e, const Layout& l,
                       const std::vector<SavedTensor>& saved, const Tensor& g, GradSink& sink) {
   std::vector<bool> needed(saved.size());
   for (size_t i = 0; i < saved.size(); ++i) needed[i] = sink.needs(static_cast<int>(i));
-  const auto program = e.program(l.layouts, &needed);
+  const ExprLayout g_layout = g.numel() == l.n ? ExprLayout::elementwise : ExprLayout::scalar;
+  const auto program = e.program(l.layouts, &needed, g_layout);
   std::vector<const float*> in;
   for (const SavedTensor& s : saved) in.push_back(s.data());
   in.push_back(g.data());
@@ -175,11 +182,12 @@ Tensor formula_op(const std::shared_ptr<const FormulaExpression>& e, const std::
   auto backward = [e, l, saved = std::move(saved)](const Tensor& g, GradSink& sink) {
     formula_backward(*e, l, saved, g, sink);
   };
+  constexpr GradForm form = GradForm::uniform_accepted;
   switch (inputs.size()) {
-    case 1: record("formula", y, {inputs[0]}, std::move(backward)); break;
-    case 2: record("formula", y, {inputs[0], inputs[1]}, std::move(backward)); break;
-    case 3: record("formula", y, {inputs[0], inputs[1], inputs[2]}, std::move(backward)); break;
-    default: record("formula", y, {inputs[0], inputs[1], inputs[2], inputs[3]}, std::move(backward));
+    case 1: record("formula", y, {inputs[0]}, std::move(backward), form); break;
+    case 2: record("formula", y, {inputs[0], inputs[1]}, std::move(backward), form); break;
+    case 3: record("formula", y, {inputs[0], inputs[1], inputs[2]}, std::move(backward), form); break;
+    default: record("formula", y, {inputs[0], inputs[1], inputs[2], inputs[3]}, std::move(backward), form);
   }
   return y;
 }

@@ -7,12 +7,12 @@
 namespace actlab {
 namespace {
 
-// scale * sum of all elements; its gradient is scale * g everywhere.
+// scale * sum of all elements; its gradient is scale * g everywhere, handed on as that one
+// value where the op that made x takes it so (autograd.hpp), else written out.
 Tensor scaled_total(const char* name, const Tensor& x, float scale) {
   Tensor out = Tensor::scalar(scale * kernels::sum(x.data(), x.numel()));
-  record(name, out, {x}, [scale, n = x.numel()](const Tensor& g, GradSink& sink) {
-    const float gv = scale * g.data()[0];
-    sink.target(0).write(n, [gv](int64_t) { return gv; });
+  record(name, out, {x}, [scale](const Tensor& g, GradSink& sink) {
+    sink.add_uniform(0, scale * g.data()[0]);
   });
   return out;
 }

@@ -19,6 +19,11 @@
 // Capture tensors only through save(): it drops their history (no reference cycles, no deep
 // chains) and lets backward detect a value that was changed in place after it was saved.
 //
+// A gradient that is one value at every element of an op's output (sum's and mean's backward
+// make one) is handed on as that one value to a node recorded with GradForm::uniform_accepted:
+// its backward then gets a g of one element whatever its output's shape, and must compute at
+// its output's shape (mul and fused formulas do: no 64 MiB tensor of ones for sum(x * w)).
+//
 // In anomaly mode (AnomalyModeGuard) record() checks the op's output for NaN/Inf before
 // anything else, whether or not it records, and backward checks every gradient a node writes:
 // see anomaly.hpp.
@@ -125,6 +130,10 @@ class GradSink {
   // input i's gradient: an elementwise backward then writes dx[k] over g[k] and allocates
   // nothing. Only for loops that read g[k] before writing dx[k], and at no other index.
   Target target_reusing(int i, const Tensor& grad_output);
+  // Adds `value` at every element of input i's gradient. An input made by a node recorded with
+  // GradForm::uniform_accepted that has no full gradient yet keeps it as one value; any other
+  // gets it written out.
+  void add_uniform(int i, float value);
   // Adds a computed gradient to input i's; a gradient of a broadcast shape is summed down to
   // the input's shape first. Passing an rvalue (std::move(scratch)) hands the tensor over, which
   // saves a copy when it becomes the first gradient of its input.
@@ -133,8 +142,14 @@ class GradSink {
 
  private:
   void accumulate(int i, const Tensor& grad, bool may_take);
+  // Input i's gradient slot, a uniform gradient in it first written out at the input's shape.
+  Tensor& full_slot(int i);
   Node& node_;
 };
+
+// Whether a node's backward accepts a uniform gradient (one value for every element of its
+// output; see the top of this file) or needs it written out in full.
+enum class GradForm : uint8_t { full, uniform_accepted };
 
 // One recorded op. Edges say where each input's gradient goes: into the node that made the
 // input, or into the grad of a leaf tensor, or nowhere.
@@ -142,7 +157,7 @@ class Node {
  public:
   static constexpr int kMaxInputs = 4;
 
-  Node(const char* name, std::initializer_list<Tensor> inputs);
+  Node(const char* name, std::initializer_list<Tensor> inputs, GradForm form = GradForm::full);
   virtual ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -173,6 +188,7 @@ class Node {
   uint64_t sequence_;
   uint64_t visit_mark_ = 0;
   bool released_ = false;
+  GradForm grad_form_;
   int num_inputs_ = 0;
   Edge edges_[kMaxInputs];
   Tensor grad_;  // gradient of this node's output, accumulated during backward
@@ -183,8 +199,8 @@ namespace detail {
 template <class Backward>
 class FunctionNode final : public Node {
  public:
-  FunctionNode(const char* name, std::initializer_list<Tensor> inputs, Backward&& fn)
-      : Node(name, inputs), fn_(std::move(fn)) {}
+  FunctionNode(const char* name, std::initializer_list<Tensor> inputs, GradForm form, Backward&& fn)
+      : Node(name, inputs, form), fn_(std::move(fn)) {}
 
  protected:
   void apply(const Tensor& grad_output, GradSink& sink) override { (*fn_)(grad_output, sink); }
@@ -203,13 +219,14 @@ void attach(Tensor& output, std::shared_ptr<Node> node);
 // and some input requires grad; in anomaly mode, first throws AnomalyError if `output` holds
 // NaN/Inf. `backward(grad_output, sink)` must write or add each needed
 // input gradient into `sink` (accumulate, never overwrite, when Target::accumulate is true).
+// With GradForm::uniform_accepted, grad_output may hold one value standing for every element.
 template <class Backward>
 void record(const char* name, Tensor& output, std::initializer_list<Tensor> inputs,
-            Backward&& backward) {
+            Backward&& backward, GradForm form = GradForm::full) {
   if (!detail::should_record(name, output, inputs)) return;
   using Fn = std::decay_t<Backward>;
   detail::attach(output, std::make_shared<detail::FunctionNode<Fn>>(
-                             name, inputs, Fn(std::forward<Backward>(backward))));
+                             name, inputs, form, Fn(std::forward<Backward>(backward))));
 }
 
 namespace autograd {
