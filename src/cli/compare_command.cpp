@@ -59,7 +59,12 @@ class Compare final : public Command {
     CLI::App* cmd = app.add_subcommand("compare", "train every cell of a sweep and compare groups");
     cmd->add_option("sweep", sweep_path_, "the sweep file: {\"base\": config, \"grid\": {path: values}}")
         ->required();
-    cmd->add_option("--out", out_, "the output directory (default runs/<sweep>-<time>)");
+    cmd->add_option("--out", out_,
+                    "the output directory (default runs/<sweep>-<time>); one that is not empty "
+                    "is refused");
+    cmd->add_flag("--force", force_,
+                  "with --out at a directory that is not empty: replace actlab's files in it "
+                  "(never a training run's)");
     cmd->add_option("--jobs", jobs_, "cells trained at once, on threads (results do not change)")
         ->check(CLI::Range(1, 256));
     cmd->add_flag("--json", json_, "print the summary as one JSON document");
@@ -69,6 +74,7 @@ class Compare final : public Command {
   int run() override {
     const Sweep sweep = load_sweep(sweep_path_);
     const std::string dir = out_.empty() ? default_run_dir(sweep_path_) : out_;
+    const DirLock lock = for_flag("--out", [&] { return claim_output_dir(dir, force_); });
     const bool show_progress = !json_ && ::isatty(STDERR_FILENO);
     const CompareResult result = run_compare(sweep, jobs_, [&](size_t done, size_t total) {
       if (show_progress) fmt::print(stderr, "\rtrained {}/{} runs\033[K{}", done, total, done == total ? "\n" : "");
@@ -90,6 +96,7 @@ class Compare final : public Command {
   std::string out_;
   int jobs_ = 1;
   bool json_ = false;
+  bool force_ = false;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Compare>(); });
