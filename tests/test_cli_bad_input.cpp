@@ -158,7 +158,7 @@ TEST_CASE("bad input: bytes after the JSON document", "[cli][errors][bad-input]"
   const ConfigFile second(R"({"task": "xor"} {"task": "moons"})");
   check_train_refused(second.path.string(),
                       "config error: " + second.path.string() +
-                          ": invalid JSON at line 1, column 16: syntax error while parsing value "
+                          ": invalid JSON at line 1, column 17: syntax error while parsing value "
                           "- unexpected '{'; expected end of input");
 }
 

@@ -17,7 +17,6 @@
 #include "actlab/io/serialize.hpp"
 #include "cli_runner.hpp"
 
-using cli_runner::actlab;
 using cli_runner::Result;
 using cli_runner::slurp;
 using cli_runner::spawn_actlab;
@@ -34,19 +33,21 @@ json tiny_config(int seed) {
           {"train", {{"epochs", 3}, {"batch_size", 8}, {"eval_every", 4}, {"seed", seed}}}};
 }
 
-// Writes a file into the scratch directory; returns its path.
+// Writes a file into the scratch directory (`name` may hold folders); returns its path.
 std::string write_file(const TempDir& dir, const std::string& name, const std::string& text) {
-  fs::create_directories(dir.path);
   const fs::path path = dir.path / name;
+  fs::create_directories(path.parent_path());
   std::ofstream(path) << text;
   return path.string();
 }
 
-// Every file under a directory with its bytes.
+// Every file under a directory with its bytes, but the lock file, which names the last holder
+// (a refused command may have held the lock too).
 std::map<std::string, std::string> contents(const fs::path& dir) {
   std::map<std::string, std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file()) files[entry.path().string()] = slurp(entry.path());
+    if (entry.is_regular_file() && entry.path().filename() != ".actlab.lock")
+      files[entry.path().string()] = slurp(entry.path());
   return files;
 }
 
@@ -54,7 +55,7 @@ std::map<std::string, std::string> contents(const fs::path& dir) {
 // nothing on stdout and nothing under `watched` changed.
 void check_refused(const std::string& args, const std::string& message, const fs::path& watched) {
   const auto before = contents(watched);
-  const Result r = actlab(args);
+  const Result r = cli_runner::actlab(args);
   INFO(args);
   CHECK(r.status == 2);
   CHECK(r.err == message + "\n");
@@ -98,7 +99,7 @@ TEST_CASE("a second writer of a locked run directory exits 2 naming the holder's
   // Killed, the holder's lock goes with it.
   ::kill(holder, SIGKILL);
   REQUIRE(::waitpid(holder, &status, 0) == holder);
-  const Result resumed = actlab("train --resume " + run + " --json");
+  const Result resumed = cli_runner::actlab("train --resume " + run + " --json");
   INFO(resumed.err);
   REQUIRE(resumed.status == 0);
   CHECK(json::parse(resumed.out).at("steps") == 24);
@@ -125,7 +126,7 @@ TEST_CASE("two actlab train on one --out: exactly one runs, and its directory th
   CHECK((in_use || refused));
   CHECK(std::count(loser_err.begin(), loser_err.end(), '\n') == 1);
 
-  const Result resumed = actlab("train --resume " + run + " --json");
+  const Result resumed = cli_runner::actlab("train --resume " + run + " --json");
   INFO(resumed.err);
   REQUIRE(resumed.status == 0);
   CHECK(json::parse(resumed.out).at("steps") == 24);
@@ -138,7 +139,7 @@ TEST_CASE("--out never replaces another run or other files without --force", "[c
   const std::string a = write_file(dir, "a.json", tiny_config(5).dump());
   const std::string b = write_file(dir, "b.json", tiny_config(6).dump());
   const std::string run = (dir.path / "run").string();
-  REQUIRE(actlab("train " + a + " --out " + run).status == 0);
+  REQUIRE(cli_runner::actlab("train " + a + " --out " + run).status == 0);
 
   check_refused("train " + b + " --out " + run,
                 "actlab: --out: " + run + ": holds a run of another config (/train/seed is 5 "
@@ -155,27 +156,27 @@ TEST_CASE("--out never replaces another run or other files without --force", "[c
 
   SECTION("--force replaces actlab's files and nothing else") {
     std::ofstream(fs::path(run) / "notes.txt") << "mine";
-    const Result forced = actlab("train " + b + " --out " + run + " --force --stop-after 8");
+    const Result forced = cli_runner::actlab("train " + b + " --out " + run + " --force --stop-after 8");
     INFO(forced.err);
     REQUIRE(forced.status == 0);
     CHECK(slurp(fs::path(run) / "notes.txt") == "mine");
     CHECK(json::parse(slurp(fs::path(run) / "config.json")).at("train").at("seed") == 6);
     // The checkpoint is the new run's, stopped at 8, not the old one's at 24.
     CHECK(actlab::read_tensor_file(run + "/checkpoint.bin").meta.at("step") == 8);
-    const Result user_files = actlab("train " + a + " --out " + notes_dir + " --force");
+    const Result user_files = cli_runner::actlab("train " + a + " --out " + notes_dir + " --force");
     CHECK(user_files.status == 0);
     CHECK(slurp(notes) == "mine");
   }
   SECTION("the same command again continues its own run") {
     const std::string part = (dir.path / "part").string();
-    REQUIRE(actlab("train " + a + " --out " + part + " --stop-after 12").status == 0);
-    const Result again = actlab("train " + a + " --out " + part + " --json");
+    REQUIRE(cli_runner::actlab("train " + a + " --out " + part + " --stop-after 12").status == 0);
+    const Result again = cli_runner::actlab("train " + a + " --out " + part + " --json");
     INFO(again.err);
     REQUIRE(again.status == 0);
     CHECK(json::parse(again.out).at("steps") == 24);
     CHECK(again.err == "actlab train: " + part +
                            " holds this run; continuing it from its checkpoint\n");
-    const Result finished = actlab("train " + a + " --out " + run);
+    const Result finished = cli_runner::actlab("train " + a + " --out " + run);
     CHECK(finished.status == 0);
     CHECK(finished.err == "actlab train: " + run +
                               " holds this run; continuing it from its checkpoint\nactlab train: "
@@ -199,13 +200,13 @@ TEST_CASE("a finished run that lost its metrics or report gets them back from it
   TempDir dir;
   const std::string config = write_file(dir, "a.json", tiny_config(5).dump());
   const fs::path run = dir.path / "run";
-  REQUIRE(actlab("train " + config + " --out " + run.string()).status == 0);
+  REQUIRE(cli_runner::actlab("train " + config + " --out " + run.string()).status == 0);
   const std::string csv = slurp(run / "metrics.csv"), jsonl = slurp(run / "metrics.jsonl");
   const std::string report = slurp(run / "report.html");
 
   fs::remove(run / "metrics.csv");
   std::ofstream(run / "report.html") << report.substr(0, report.size() / 2);  // cut short
-  const Result repaired = actlab("train --resume " + run.string());
+  const Result repaired = cli_runner::actlab("train --resume " + run.string());
   INFO(repaired.err);
   REQUIRE(repaired.status == 0);
   CHECK(repaired.err == "actlab train: the run in " + run.string() +
@@ -216,7 +217,7 @@ TEST_CASE("a finished run that lost its metrics or report gets them back from it
   CHECK(slurp(run / "report.html").ends_with("</html>\n"));
 
   std::ofstream(run / "metrics.jsonl") << "{\"step\": 4}\n";  // damaged
-  const Result again = actlab("train --resume " + run.string());
+  const Result again = cli_runner::actlab("train --resume " + run.string());
   CHECK(again.status == 0);
   CHECK(again.err == "actlab train: the run in " + run.string() +
                          " already finished at step 24; rewrote metrics.jsonl from its "

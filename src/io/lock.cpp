@@ -43,8 +43,8 @@ const char* file_kind(mode_t mode) {
 DirLock::DirLock(const std::string& dir) {
   fd_ = ::open((fs::path(dir) / kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0)
-    throw RunDirError(
-        fmt::format("{}: cannot create its lock file {}: {}", dir, kLockFile, std::strerror(errno)));
+    throw RunDirError(fmt::format("{}: cannot create its lock file {}: {}", dir, kLockFile,
+                                  std::strerror(errno)));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int reason = errno;
     const std::string holder = reason == EWOULDBLOCK ? holder_of(fd_) : "";

@@ -413,26 +413,26 @@ ClaimedRunDir claim_run_dir(const std::string& dir, const Config& config, bool f
   ClaimedRunDir claimed{lock_output_dir(dir), false};
   const std::vector<std::string> names = entries_of(dir);
   if (names.empty()) return claimed;
+  if (force) {
+    for (const std::string& name : kRunFiles) {
+      std::error_code ec;
+      fs::remove(file_in(dir, name.c_str()), ec);
+      if (ec) throw RunDirError(fmt::format("{}: cannot remove {}: {}", dir, name, ec.message()));
+    }
+    return claimed;
+  }
   const std::optional<nlohmann::json> saved = saved_config(dir);
   if (saved == config.resolved) {
     claimed.holds_this_run = holds(names, kCheckpointFile);
     return claimed;
   }
-  if (!force) {
-    const std::string what =
-        saved ? fmt::format("holds a run of another config ({})",
-                            first_difference(*saved, config.resolved, {"there", "here"}))
-              : not_empty(names);
-    throw RunDirError(fmt::format("{}: {}; choose another --out, or --force to replace "
-                                  "actlab's files in it",
-                                  dir, what));
-  }
-  for (const std::string& name : kRunFiles) {
-    std::error_code ec;
-    fs::remove(file_in(dir, name.c_str()), ec);
-    if (ec) throw RunDirError(fmt::format("{}: cannot remove {}: {}", dir, name, ec.message()));
-  }
-  return claimed;
+  const std::string what =
+      saved ? fmt::format("holds a run of another config ({})",
+                          first_difference(*saved, config.resolved, {"there", "here"}))
+            : not_empty(names);
+  throw RunDirError(fmt::format("{}: {}; choose another --out, or --force to replace actlab's "
+                                "files in it",
+                                dir, what));
 }
 
 DirLock claim_output_dir(const std::string& dir, bool force) {

@@ -139,7 +139,8 @@ bool is_temp_file_of(std::string_view file, std::string_view name) {
   middle.remove_suffix(std::strlen(kTempSuffix));
   const size_t dash = middle.find('-');
   const auto digits = [](std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   return middle.starts_with('.') && dash != std::string_view::npos &&
          digits(middle.substr(1, dash - 1)) && digits(middle.substr(dash + 1));
@@ -187,7 +188,8 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   static std::atomic<uint64_t> temp_count{0};
   int fd = -1;
   while (fd < 0) {
-    const std::string candidate = fmt::format("{}.{}-{}{}", path, ::getpid(), temp_count++, kTempSuffix);
+    const std::string candidate =
+        fmt::format("{}.{}-{}{}", path, ::getpid(), temp_count++, kTempSuffix);
     fd = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) temp = candidate;
     else if (errno != EEXIST) fail("open");

@@ -445,17 +445,19 @@ void set_field(json& doc, const std::string& dotted_path, json value) {
 void apply_override(json& doc, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw FieldError({}, fmt::format("--set {}: expected key.path=value", assignment));
+    throw FieldError({}, fmt::format("--set {}: expected key.path=value",
+                                     detail::excerpt(assignment)));
   const std::string text = assignment.substr(eq + 1);
   if (detail::json_nesting_depth(text).depth > detail::kMaxJsonDepth)
     throw FieldError({}, fmt::format("--set {}: the value is nested deeper than {} levels",
-                                     assignment.substr(0, eq), detail::kMaxJsonDepth));
+                                     detail::excerpt(assignment.substr(0, eq)),
+                                     detail::kMaxJsonDepth));
   json value = json::parse(text, nullptr, false);
   if (value.is_discarded()) value = text;  // a bare word such as gelu is a string
   try {
     set_field(doc, assignment.substr(0, eq), std::move(value));
   } catch (const FieldError& e) {
-    throw FieldError({}, fmt::format("--set {}: {}", assignment, e.reason()));
+    throw FieldError({}, fmt::format("--set {}: {}", detail::excerpt(assignment), e.reason()));
   }
 }
 

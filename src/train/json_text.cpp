@@ -51,7 +51,9 @@ class DocumentBuilder {
   bool key(json::string_t& name) {
     Open& top = open_.back();
     if (top.node->contains(name)) {
-      error_ = FieldError(detail::child(path(), name),
+      FieldPath where = path();
+      where.back() = name;  // the key read again, not the one before it
+      error_ = FieldError(std::move(where),
                           fmt::format("duplicate key {} in {} (an object names each key once)",
                                       detail::quoted_excerpt(name), source_));
       return false;
@@ -68,7 +70,8 @@ class DocumentBuilder {
                                               detail::excerpt(last_token), source_));
     } else {
       syntax_error_ = e.what();
-      if (const auto* parse = dynamic_cast<const json::parse_error*>(&e)) syntax_byte_ = parse->byte;
+      if (const auto* parse = dynamic_cast<const json::parse_error*>(&e))
+        syntax_byte_ = parse->byte;
     }
     return false;
   }
@@ -104,11 +107,15 @@ class DocumentBuilder {
     open_.pop_back();
     return true;
   }
-  // The path of the value being read (an array's next index, an object's current key).
+  // The path of the value being read: in each open container the key or index of the one
+  // open inside it, then, in the innermost, the current key or the next index.
   FieldPath path() const {
     FieldPath path;
-    for (const Open& o : open_)
-      path.push_back(o.node->is_array() ? std::to_string(o.node->size()) : o.key);
+    for (const Open& o : open_) {
+      const bool innermost = &o == &open_.back();
+      path.push_back(!o.node->is_array() ? o.key
+                                         : std::to_string(o.node->size() - (innermost ? 0 : 1)));
+    }
     return path;
   }
 

@@ -49,12 +49,12 @@ struct ClaimedRunDir {
 };
 
 // Creates and locks DIR (lock_output_dir) for a run of `config`, and removes the temp files
-// that killed writes left there. Unless DIR is empty (but for its lock file), it must hold a
-// run of this very config (config.json equal to config.resolved), or `force` be given: then
-// actlab's run files in it (config.json, checkpoint.bin, metrics.csv, metrics.jsonl,
-// report.html) are removed first and nothing else is touched. Otherwise throws RunDirError
-// naming what DIR holds: "runs/x: holds a run of another config (/optimizer/lr is 0.001 there
-// but 0.01 here); ...".
+// that killed writes left there. With `force`, actlab's run files in DIR (config.json,
+// checkpoint.bin, metrics.csv, metrics.jsonl, report.html) are removed, so the run starts
+// afresh, and nothing else is touched. Without it, DIR must be empty (but for its lock file) or
+// hold a run of this very config (config.json equal to config.resolved); else throws
+// RunDirError naming what DIR holds: "runs/x: holds a run of another config (/optimizer/lr is
+// 0.001 there but 0.01 here); ...".
 ClaimedRunDir claim_run_dir(const std::string& dir, const Config& config, bool force);
 
 // Creates and locks DIR (lock_output_dir) for a command that writes its own files into it
