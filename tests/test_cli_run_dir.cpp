@@ -134,7 +134,7 @@ TEST_CASE("two actlab train on one --out: exactly one runs, and its directory th
         (a_won ? 5 : 6));
 }
 
-TEST_CASE("--out never replaces another run or other files without --force", "[cli][run-dir]") {
+TEST_CASE("train --out never replaces another run or other files without --force", "[cli][run-dir]") {
   TempDir dir;
   const std::string a = write_file(dir, "a.json", tiny_config(5).dump());
   const std::string b = write_file(dir, "b.json", tiny_config(6).dump());
