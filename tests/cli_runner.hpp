@@ -3,6 +3,8 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +13,9 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
+
+extern char** environ;
 
 namespace cli_runner {
 
@@ -44,6 +49,29 @@ inline Result actlab_with_env(const std::string& env, const std::string& args) {
 }
 
 inline Result actlab(const std::string& args) { return actlab_with_env("", args); }
+
+// Starts `actlab ARGS...` with `assignment` (NAME=value, or empty) added to its environment,
+// its stdout discarded and its stderr written to `err`; returns its pid.
+inline pid_t spawn_actlab(const std::vector<std::string>& args, const std::string& assignment,
+                          const std::string& err = "/dev/null") {
+  std::vector<char*> argv{const_cast<char*>(ACTLAB_CLI_PATH)};
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  if (!assignment.empty()) envp.push_back(const_cast<char*>(assignment.c_str()));
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  ::posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, ACTLAB_CLI_PATH, &actions, nullptr, argv.data(), envp.data());
+  ::posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(rc == 0);
+  return pid;
+}
 
 // A directory path unique to this process, removed when made and when dropped.
 struct TempDir {

@@ -112,3 +112,131 @@ TEST_CASE("bad input: a learning rate that is NaN, infinite or not positive",
                           ": invalid JSON at line 1, column 37: syntax error while parsing value "
                           "- invalid literal; last read: '\"lr\": N'");
 }
+
+TEST_CASE("bad input: a config file larger than 16 MiB, checked before it is read",
+          "[cli][errors][bad-input]") {
+  check_train_refused("/dev/zero",
+                      "config error: cannot read config file /dev/zero: larger than 16 MiB, the "
+                      "most it may hold");
+  const ConfigFile file("");
+  fs::resize_file(file.path, (std::uintmax_t{16} << 20) + 1);  // sparse: nothing is written
+  check_train_refused(file.path.string(), "config error: cannot read config file " +
+                                              file.path.string() +
+                                              ": larger than 16 MiB, the most it may hold");
+}
+
+TEST_CASE("bad input: a string or key over 4096 bytes, quoted at most 80 bytes with its control "
+          "characters escaped",
+          "[cli][errors][bad-input]") {
+  const std::string key(10 << 20, 'k');
+  const ConfigFile long_key("{\"task\": \"xor\", \"" + key + "\": 1}");
+  check_train_refused(long_key.path.string(),
+                      "config error at /" + std::string(80, 'k') +
+                          "...: expected a key of at most 4096 bytes, found one of 10485760 bytes");
+  check_train_refused(kXor + " --set model.activation=" + std::string(5000, 'a'),
+                      "config error at /model/activation: expected a string of at most 4096 "
+                      "bytes, found one of 5000 bytes");
+  const ConfigFile control("{\"task\": \"xor\", \"mod\\nel\\u001b[2J\": {}}");
+  check_train_refused(control.path.string(),
+                      "config error at /mod\\nel\\u001b[2J: unknown field \"mod\\nel\\u001b[2J\" "
+                      "for the config; known: task, model, loss, optimizer, train, diagnostics");
+}
+
+TEST_CASE("bad input: a duplicate key", "[cli][errors][bad-input]") {
+  const ConfigFile file(R"({"task": "xor", "optimizer": {"lr": 0.1, "lr": 0.2}})");
+  check_train_refused(file.path.string(),
+                      "config error at /optimizer/lr: duplicate key \"lr\" in " +
+                          file.path.string() + " (an object names each key once)");
+}
+
+TEST_CASE("bad input: bytes after the JSON document", "[cli][errors][bad-input]") {
+  const ConfigFile nul(std::string("{\"task\": \"xor\"}\n\0{\"task\": \"moons\"}", 34));
+  check_train_refused(nul.path.string(),
+                      "config error: " + nul.path.string() +
+                          ": invalid JSON at line 2, column 1: a NUL byte (JSON text holds none; "
+                          "are there bytes after the document?)");
+  const ConfigFile second(R"({"task": "xor"} {"task": "moons"})");
+  check_train_refused(second.path.string(),
+                      "config error: " + second.path.string() +
+                          ": invalid JSON at line 1, column 17: syntax error while parsing value "
+                          "- unexpected '{'; expected end of input");
+}
+
+TEST_CASE("bad input: a number beyond float32 where the field is float32",
+          "[cli][errors][bad-input]") {
+  const ConfigFile overflow(R"({"task": "xor", "optimizer": {"lr": 1e309}})");
+  check_train_refused(overflow.path.string(), "config error at /optimizer/lr: the number 1e309 in " +
+                                                  overflow.path.string() + " overflows a double");
+  check_train_refused(kXor + " --set optimizer.lr=1e39",
+                      "config error at /optimizer/lr: expected a number in (0, 1000000], found "
+                      "1e+39");
+  check_train_refused(kXor + " --set optimizer.lr=1e-46",
+                      "config error at /optimizer/lr: expected a number in (0, 1000000], found "
+                      "1e-46: it underflows to 0 in float32, this field's type");
+  check_train_refused(kXor + " --set model.dropout=0.99999999999",
+                      "config error at /model/dropout: expected a number in [0, 1), found "
+                      "0.99999999999: it rounds to 1 in float32, this field's type");
+}
+
+TEST_CASE("bad input: a fraction where an integer is expected, refused alike in every field",
+          "[cli][errors][bad-input]") {
+  check_train_refused(kXor + " --set train.epochs=2.5",
+                      "config error at /train/epochs: expected an integer in [1, 100000], found 2.5");
+  check_train_refused(kXor + " --set model.hidden=[16.5]",
+                      "config error at /model/hidden/0: expected an integer in [1, 4096], found 16.5");
+}
+
+TEST_CASE("bad input: label smoothing where the loss cannot use it", "[cli][errors][bad-input]") {
+  check_train_refused(kXor + " --set loss.label_smoothing=0.1",
+                      "config error at /loss/label_smoothing: expected 0 with bce_with_logits "
+                      "(label smoothing is for cross_entropy only), found 0.1");
+  check_train_refused(kConfigs + "/sine_mlp_tanh.json --set loss.label_smoothing=0.1",
+                      "config error at /loss/label_smoothing: expected 0 with mse (label "
+                      "smoothing is for cross_entropy only), found 0.1");
+}
+
+TEST_CASE("bad input: a usage error of the command line, on one line", "[cli][errors][bad-input]") {
+  const Result range = actlab("--threads 0 schema");
+  CHECK(range.status == 2);
+  CHECK(range.err == "actlab: --threads: Value 0 not in range 1 to 1024 (see --help)\n");
+  CHECK(range.out.empty());
+  const Result unknown = actlab("train --nope");
+  CHECK(unknown.status == 2);
+  CHECK(unknown.err == "actlab: The following argument was not expected: --nope (see --help)\n");
+}
+
+TEST_CASE("bad input: an --out or --resume path that is not a usable directory",
+          "[cli][errors][bad-input]") {
+  TempDir dir;
+  fs::create_directories(dir.path);
+  const std::string file = (dir.path / "file").string();
+  std::ofstream(file) << "x";
+  const std::string loop = (dir.path / "loop").string();
+  fs::create_symlink(loop, loop);
+  const auto refused = [](const std::string& args, const std::string& message) {
+    const Result r = actlab(args);
+    INFO(args);
+    CHECK(r.status == 2);
+    CHECK(r.err == message + "\n");
+    CHECK(r.out.empty());
+  };
+  refused("train " + kXor + " --out " + file,
+          "actlab: --out: " + file + ": not a directory (it is a file)");
+  refused("train " + kXor + " --out /dev/full",
+          "actlab: --out: /dev/full: not a directory (it is a device)");
+  refused("train " + kXor + " --out " + file + "/run",
+          "actlab: --out: " + file + "/run: Not a directory");
+  // A folder on the way that cannot be made; on a read-only filesystem this reads "cannot
+  // create it: Read-only file system" (seen with a read-only tmpfs, which a test cannot mount).
+  const std::string dangling = (dir.path / "dangling").string();
+  fs::create_symlink(dir.path / "nowhere", dangling);
+  refused("train " + kXor + " --out " + dangling + "/run",
+          "actlab: --out: " + dangling + "/run: cannot create it: File exists");
+  refused("train " + kXor + " --out " + loop,
+          "actlab: --out: " + loop + ": Too many levels of symbolic links");
+  refused("train --resume " + loop,
+          "actlab: --resume: " + loop + ": not a run directory (Too many levels of symbolic links)");
+  refused("train --resume " + file, "actlab: --resume: " + file + ": not a run directory (it is not a directory)");
+  refused("diagnose " + kXor + " --out /", "actlab: --out: /: refusing to write into the root directory");
+  CHECK(slurp(file) == "x");
+}

@@ -107,6 +107,20 @@ TEST_CASE("actlab diagnose exits 2 for a bad config, a missing path or a damaged
                            "bytes)\n");
   CHECK(damaged.out.empty());
 
+  // The checkpoint of a moons run under an xor config, as --resume refuses it.
+  REQUIRE(actlab("train " + kConfigs + "/moons_mlp_gelu.json --set train.epochs=1 --out " +
+                 (dir.path / "moons").string())
+              .status == 0);
+  const nlohmann::json xor_config = nlohmann::json::parse(slurp(dir.path / "config.json"));
+  std::ofstream(dir.path / "moons" / "config.json") << xor_config.dump(2);
+  const Result mismatched = actlab("diagnose " + (dir.path / "moons").string());
+  CHECK(mismatched.status == 2);
+  CHECK(mismatched.err.starts_with("actlab: checkpoint " +
+                                   (dir.path / "moons" / "checkpoint.bin").string() +
+                                   ": saved with a different config than config.json: "));
+  CHECK(mismatched.err.ends_with("; put the config back to resume\n"));
+  CHECK(mismatched.out.empty());
+
   std::ofstream(dir.path / "config.json") << R"({"task": "xor", "model": {"activation": "relu6"}})";
   const Result bad_config = actlab("diagnose " + dir.path.string());
   CHECK(bad_config.status == 2);

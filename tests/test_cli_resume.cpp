@@ -3,9 +3,7 @@
 // leaves the previous one intact and resumes to the same end; bad input exits 2 with one line
 // and leaves the run directory as it was.
 #include <catch2/catch.hpp>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <cstring>
@@ -19,10 +17,9 @@
 #include "actlab/io/serialize.hpp"
 #include "cli_runner.hpp"
 
-extern char** environ;
-
 using cli_runner::Result;
 using cli_runner::slurp;
+using cli_runner::spawn_actlab;
 using cli_runner::TempDir;
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -43,11 +40,13 @@ std::string write_config(const TempDir& dir) {
   return path.string();
 }
 
-// Every file under a directory with its bytes: what "nothing written" compares.
+// Every file under a directory with its bytes: what "nothing written" compares. The lock file
+// is left out: a refused command held the lock too, and it names the last holder.
 std::map<std::string, std::string> contents(const fs::path& dir) {
   std::map<std::string, std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file()) files[entry.path().string()] = slurp(entry.path());
+    if (entry.is_regular_file() && entry.path().filename() != ".actlab.lock")
+      files[entry.path().string()] = slurp(entry.path());
   return files;
 }
 
@@ -72,27 +71,6 @@ void check_same_tensors(const fs::path& expected_path, const fs::path& actual_pa
     REQUIRE(a.shape() == b.shape());
     CHECK(std::memcmp(a.data(), b.data(), static_cast<size_t>(a.numel()) * sizeof(float)) == 0);
   }
-}
-
-// Starts `actlab ARGS...` with `assignment` (NAME=value) added to its environment and its output
-// discarded; returns its pid.
-pid_t spawn_actlab(const std::vector<std::string>& args, const std::string& assignment) {
-  std::vector<char*> argv{const_cast<char*>(ACTLAB_CLI_PATH)};
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
-  envp.push_back(const_cast<char*>(assignment.c_str()));
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, ACTLAB_CLI_PATH, &actions, nullptr, argv.data(), envp.data());
-  ::posix_spawn_file_actions_destroy(&actions);
-  REQUIRE(rc == 0);
-  return pid;
 }
 
 }  // namespace
@@ -147,11 +125,15 @@ TEST_CASE("a run killed while writing its checkpoint resumes from the previous o
   REQUIRE(WIFSIGNALED(status));
 
   const fs::path checkpoint = killed / "checkpoint.bin";
-  const fs::path temp = killed / "checkpoint.bin.tmp";
+  // The killed write's temp file, named for the process that wrote it (its third write, after
+  // config.json and the first checkpoint).
+  const fs::path temp = killed / ("checkpoint.bin." + std::to_string(child) + "-2.tmp");
   REQUIRE(fs::exists(temp));
   CHECK_THROWS_AS(actlab::read_tensor_file(temp.string()), actlab::Error);  // half written
   CHECK(actlab::read_tensor_file(checkpoint.string()).meta.at("step") == 4);
   CHECK_FALSE(fs::exists(killed / "metrics.csv"));
+  // Its lock died with it: the file stays, naming the dead process, and blocks nothing.
+  CHECK(slurp(killed / ".actlab.lock") == std::to_string(child) + "\n");
 
   const Result resumed = cli_runner::actlab("train --resume " + killed.string());
   INFO(resumed.err);
@@ -223,6 +205,24 @@ TEST_CASE("bad --resume and --stop-after input exits 2 with one line and writes 
                    "actlab: --resume: checkpoint " + checkpoint +
                        ": saved with a different config than config.json: /optimizer/lr is 0.001 "
                        "in the checkpoint but 0.01 in config.json; put the config back to resume");
+  }
+  SECTION("a checkpoint whose step cannot be, under a valid checksum") {
+    actlab::TensorFile file = actlab::read_tensor_file(checkpoint);
+    file.meta["progress"]["step"] = -1;
+    actlab::write_tensor_file(checkpoint, file);
+    expect_refused("train --resume " + run,
+                   "actlab: --resume: checkpoint " + checkpoint +
+                       ": bad training progress: step -1 is outside the run's [0, 24]");
+  }
+  SECTION("a checkpoint whose batch order is not a permutation, under a valid checksum") {
+    actlab::TensorFile file = actlab::read_tensor_file(checkpoint);
+    json& order = file.meta["progress"]["batches"]["order"];
+    order[0] = order[1];
+    actlab::write_tensor_file(checkpoint, file);
+    expect_refused("train --resume " + run,
+                   "actlab: --resume: checkpoint " + checkpoint +
+                       ": bad training progress: BatchIterator: the saved order is not a "
+                       "permutation of the rows");
   }
   SECTION("a checkpoint saved without progress, as older versions did") {
     actlab::TensorFile file = actlab::read_tensor_file(checkpoint);

@@ -164,6 +164,52 @@ TEST_CASE("NaN and huge numbers are refused", "[config][errors]") {
       "config error at /model/hidden/0: expected an integer in [1, 4096]"));
 }
 
+TEST_CASE("integer fields take whole numbers however written, in every field", "[config]") {
+  const json doc = {{"task", {{"name", "spirals"}, {"arms", 3.0}}},
+                    {"model", {{"hidden", {16.0, 1.6e1, 8}}}},
+                    {"train", {{"epochs", 2.0}, {"batch_size", 3.2e1}}}};
+  const Config c = parse_config(doc);
+  CHECK(c.model.hidden == std::vector<int64_t>{16, 16, 8});
+  CHECK(c.train.epochs == 2);
+  CHECK(c.train.batch_size == 32);
+  // The resolved config holds them as integers, as config.json then shows them.
+  CHECK(c.resolved["model"]["hidden"].dump() == "[16,16,8]");
+  CHECK(c.resolved["train"]["epochs"].is_number_integer());
+  CHECK(c.resolved["task"]["arms"].dump() == "3");
+}
+
+TEST_CASE("a real field is checked as the float32 it is kept in", "[config][errors]") {
+  // 1e-46 is below float32's smallest subnormal (1.4e-45) and becomes 0; 0.99999999999 is
+  // within 2^-25 of 1 and rounds to it; 0.9999999 does not.
+  CHECK(error_for(with(base(), "optimizer", {{"lr", 1e-46}})) ==
+        "config error at /optimizer/lr: expected a number in (0, 1000000], found 1e-46: it "
+        "underflows to 0 in float32, this field's type");
+  CHECK(error_for(with(base(), "optimizer", {{"weight_decay", 1e-46}})) ==
+        "config error at /optimizer/weight_decay: expected a number in [0, 1], found 1e-46: it "
+        "underflows to 0 in float32, this field's type");
+  CHECK(error_for(with(base(), "model", {{"dropout", 0.99999999999}})) ==
+        "config error at /model/dropout: expected a number in [0, 1), found 0.99999999999: it "
+        "rounds to 1 in float32, this field's type");
+  CHECK(parse_config(with(base(), "model", {{"dropout", 0.9999999}})).model.dropout < 1.f);
+  CHECK(parse_config(with(base(), "optimizer", {{"lr", 1e-40}})).optimizer.lr > 0.f);
+}
+
+TEST_CASE("a duplicate key is refused at its path", "[config][errors]") {
+  try {
+    parse_json_text(R"({"task": "xor", "model": {"hidden": [8, {"a": 1, "a": 2}]}})", "c.json");
+    FAIL("no error");
+  } catch (const FieldError& e) {
+    CHECK(config_error_message(e) == "config error at /model/hidden/1/a: duplicate key \"a\" in "
+                                     "c.json (an object names each key once)");
+  }
+  try {
+    parse_json_text(R"([1, 2, 1e400])", "c.json");
+    FAIL("no error");
+  } catch (const FieldError& e) {
+    CHECK(config_error_message(e) == "config error at /2: the number 1e400 in c.json overflows a double");
+  }
+}
+
 TEST_CASE("invalid JSON is reported with line and column", "[config][errors]") {
   try {
     parse_json_text("{\n  \"task\": \"xor\",\n  \"model\": {\"hidden\": [64,, 64]}\n}", "c.json");

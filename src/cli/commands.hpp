@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "actlab/detail/fields.hpp"
+
 namespace actlab::cli {
 
 constexpr int kDone = 0;
@@ -30,6 +32,19 @@ class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// Runs `step`; an actlab::Error it throws becomes a UsageError of `flag` ("--out: runs/x: in
+// use by another actlab process (pid 1234); ..."), but a FieldError, which names its JSON path.
+template <class Step>
+auto for_flag(const char* flag, Step step) {
+  try {
+    return step();
+  } catch (const FieldError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(std::string(flag) + ": " + e.what());
+  }
+}
 
 class Command {
  public:

@@ -62,7 +62,12 @@ class Compare final : public Command {
     CLI::App* cmd = app.add_subcommand("compare", "train every cell of a sweep and compare groups");
     cmd->add_option("sweep", sweep_path_,
                     "the sweep file: {\"base\": config, \"grid\": {path: values}}");
-    cmd->add_option("--out", out_, "the output directory (default runs/<sweep>-<time>)");
+    cmd->add_option("--out", out_,
+                    "the output directory (default runs/<sweep>-<time>); one that is not empty "
+                    "is refused");
+    cmd->add_flag("--force", force_,
+                  "with --out at a directory that is not empty: replace actlab's files in it "
+                  "(never a training run's)");
     cmd->add_option("--jobs", jobs_, "cells trained at once, on threads (results do not change)")
         ->check(CLI::Range(1, 256));
     cmd->add_flag("--json", json_, "print the summary as one JSON document");
@@ -80,7 +85,9 @@ class Compare final : public Command {
       if (!sweep_path_.empty() || list_ || !shard_.empty())
         throw UsageError("--merge: takes the shards' directories only (no sweep, --list or --shard)");
       const MergedSweep merged = merge_shards(merge_);
-      return write_and_print(merged.result, out_.empty() ? default_run_dir(merged.name) : out_);
+      const std::string dir = out_.empty() ? default_run_dir(merged.name) : out_;
+      const DirLock lock = claim(dir);
+      return write_and_print(merged.result, dir);
     }
     if (sweep_path_.empty()) throw UsageError("compare: expected a sweep file (or --merge DIR...)");
     const Sweep sweep = load_sweep(sweep_path_);
@@ -95,16 +102,23 @@ class Compare final : public Command {
           out_.empty() ? fmt::format("{}-shard-{}-of-{}", default_run_dir(sweep_path_), shard.index,
                                      shard.count)
                        : out_;
+      const DirLock lock = claim(dir);
       run_shard(sweep, std::filesystem::path(sweep_path_).stem().string(), shard, jobs_, dir,
                 progress);
       fmt::print("{}\n", json_ ? nlohmann::json{{"out_dir", dir}}.dump() : "written: " + dir + "/shard.json");
       return kDone;
     }
-    return write_and_print(run_compare(sweep, jobs_, progress),
-                           out_.empty() ? default_run_dir(sweep_path_) : out_);
+    const std::string dir = out_.empty() ? default_run_dir(sweep_path_) : out_;
+    const DirLock lock = claim(dir);
+    return write_and_print(run_compare(sweep, jobs_, progress), dir);
   }
 
  private:
+  // The output directory, made and locked for this command (refused when it holds other files).
+  DirLock claim(const std::string& dir) const {
+    return for_flag("--out", [&] { return claim_output_dir(dir, force_); });
+  }
+
   int print_cells(const Sweep& sweep) {
     const std::vector<SweepCell> cells = expand(sweep);
     nlohmann::json list = nlohmann::json::array();
@@ -142,6 +156,7 @@ class Compare final : public Command {
   bool list_ = false;
   std::string shard_;
   std::vector<std::string> merge_;
+  bool force_ = false;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Compare>(); });

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
 
+#include "actlab/io/run.hpp"
 #include "actlab/lab/diagnostics.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
@@ -81,15 +83,32 @@ class Diagnose final : public Command {
     cmd->add_option("--steps", steps_, "training steps for a config (at most its own length)")
         ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
     cmd->add_flag("--json", json_, "print the diagnosis as one JSON document");
-    cmd->add_option("--out", out_, "write DIR/report.html")->type_name("DIR");
+    cmd->add_option("--out", out_, "write DIR/report.html (DIR empty or new)")->type_name("DIR");
+    cmd->add_flag("--force", force_,
+                  "with --out at a directory that is not empty: replace actlab's files in it "
+                  "(never a training run's)");
     return cmd;
   }
 
   int run() override {
+    // Locked from before the diagnosis until its report is written, once the input is checked.
+    std::optional<DirLock> out_lock;
+    const auto claim_out = [&] {
+      if (!out_.empty())
+        out_lock = for_flag("--out", [&] { return claim_output_dir(out_, force_); });
+    };
     Diagnosis d;
     try {
-      d = fs::is_directory(path_) ? diagnose_run(path_)
-                                  : diagnose_config(load_config(path_), steps_);
+      std::error_code ec;
+      if (fs::is_directory(path_, ec)) {
+        SavedRun run = open_run(path_);
+        claim_out();
+        d = diagnose_model(*run.trainer, run.progress.step);
+      } else {
+        const Config config = load_config(path_);
+        claim_out();
+        d = diagnose_config(config, steps_);
+      }
     } catch (const RunDirError& e) {
       fmt::print(stderr, "actlab diagnose: {}\n", e.what());
       return kUsageError;
@@ -116,6 +135,7 @@ class Diagnose final : public Command {
   int64_t steps_ = kDefaultDiagnoseSteps;
   bool json_ = false;
   std::string out_;
+  bool force_ = false;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Diagnose>(); });

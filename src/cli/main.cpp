@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <string_view>
 
 #include "actlab/core/threads.hpp"
@@ -32,6 +33,19 @@ std::vector<std::unique_ptr<Command>> make_commands() {
 }
 
 namespace {
+// Prints one line on stderr, whatever the message holds (a value quoted from a config, a path).
+void print_error(const std::string& line) {
+  fmt::print(stderr, "{}\n", actlab::detail::escape_control_characters(line));
+}
+
+// CLI11's message for a usage error, on one line: its lines joined, its advice to run --help
+// kept as a hint.
+std::string one_line(const CLI::ParseError& e) {
+  std::string text = e.what();
+  for (size_t at; (at = text.find('\n')) != std::string::npos;) text.replace(at, 1, "; ");
+  return fmt::format("actlab: {} (see --help)", text);
+}
+
 // Where a plugin's path came from, as its error line names it.
 struct PluginSource {
   std::string origin;  // "--plugin " or "ACTLAB_PLUGINS: "
@@ -60,7 +74,7 @@ bool load_plugins(const std::vector<std::string>& flags) {
     try {
       actlab::load_plugin(path);
     } catch (const actlab::PluginError& e) {
-      fmt::print(stderr, "actlab: {}{}: {}\n", origin, e.path(), e.problem());
+      print_error(fmt::format("actlab: {}{}: {}", origin, e.path(), e.problem()));
       return false;
     }
   }
@@ -93,8 +107,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // CLI11 prints help on stdout (status 0) and usage errors on stderr.
-    return app.exit(e) == 0 ? kDone : kUsageError;
+    // Help and the version go to stdout with status 0; a usage error is one line on stderr.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    print_error(one_line(e));
+    return kUsageError;
   }
   if (!load_plugins(plugins)) return kUsageError;
   try {
@@ -103,23 +119,27 @@ int main(int argc, char** argv) {
     else
       actlab::apply_num_threads_from_env();
   } catch (const std::exception& e) {
-    fmt::print(stderr, "actlab: {}\n", e.what());
+    print_error(fmt::format("actlab: {}", e.what()));
     return kUsageError;
   }
   try {
     for (auto& [sub, command] : subcommands)
       if (sub->parsed()) return command->run();
   } catch (const actlab::FieldError& e) {
-    fmt::print(stderr, "{}\n", actlab::config_error_message(e));
+    print_error(actlab::config_error_message(e));
     return kUsageError;
   } catch (const UsageError& e) {
-    fmt::print(stderr, "actlab: {}\n", e.what());
+    print_error(fmt::format("actlab: {}", e.what()));
     return kUsageError;
   } catch (const actlab::InputError& e) {
-    fmt::print(stderr, "actlab: {}\n", e.what());
+    print_error(fmt::format("actlab: {}", e.what()));
+    return kUsageError;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path given on the command line that cannot be used, said without the library's prefix.
+    print_error(fmt::format("actlab: {}: {}", e.path1().string(), e.code().message()));
     return kUsageError;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "actlab: {}\n", e.what());
+    print_error(fmt::format("actlab: {}", e.what()));
     return kRunFailed;
   }
   return kUsageError;

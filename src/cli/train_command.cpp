@@ -1,7 +1,9 @@
 // `actlab train CONFIG`: checks the config, trains with a progress bar on a terminal, writes the
 // run directory and prints the final metrics (as JSON with --json). `--stop-after N` stops at
-// the evaluation of step N; `--resume RUN_DIR` continues a run from its checkpoint.
+// the evaluation of step N; `--resume RUN_DIR` continues a run from its checkpoint. The run
+// directory is locked while it is written, and --out never replaces what it does not own.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -64,7 +66,12 @@ class Train final : public Command {
   CLI::App* add(CLI::App& app) override {
     CLI::App* train = app.add_subcommand("train", "train a model from a JSON config");
     train->add_option("config", config_path_, "the config file (see configs/schema.json)");
-    train->add_option("--out", out_, "the run directory (default runs/<config>-<time>)");
+    train->add_option("--out", out_,
+                      "the run directory (default runs/<config>-<time>); one that holds this "
+                      "very run continues it, one that holds anything else is refused");
+    train->add_flag("--force", force_,
+                    "with --out at a directory that holds something else: replace actlab's run "
+                    "files in it, and nothing else");
     train->add_option("--set", sets_,
                       "override a field by its dotted path, e.g. --set model.activation=gelu")
         ->expected(1)
@@ -88,10 +95,20 @@ class Train final : public Command {
     check_arguments();
     if (!resume_dir_.empty()) return resume();
     if (detect_anomaly_) sets_.push_back("train.detect_anomaly=true");
-    Trainer trainer(load_config(config_path_, sets_));
+    Config config = load_config(config_path_, sets_);
+    // The memory estimate of issue 14 (model, optimiser state, activations, data) belongs here:
+    // the config is checked and nothing large is allocated yet.
+    Trainer trainer(std::move(config));
     check_stop_after(trainer, 0);
-    return finish(train_run(trainer, out_.empty() ? default_run_dir(config_path_) : out_,
-                            callbacks()));
+    const std::string dir = out_.empty() ? default_run_dir(config_path_) : out_;
+    const ClaimedRunDir claimed =
+        for_flag("--out", [&] { return claim_run_dir(dir, trainer.config(), force_); });
+    if (claimed.holds_this_run) {
+      fmt::print(stderr, "actlab train: {} holds this run; continuing it from its checkpoint\n",
+                 dir);
+      return continue_run(dir, "--out");
+    }
+    return finish(train_run(trainer, dir, callbacks()));
   }
 
  private:
@@ -105,6 +122,7 @@ class Train final : public Command {
                                    resume_dir_, config_path_));
     if (!sets_.empty()) throw UsageError("--set: a resumed run's config cannot change");
     if (!out_.empty()) throw UsageError("--out: a resumed run stays in its RUN_DIR");
+    if (force_) throw UsageError("--force: a resumed run replaces nothing");
   }
 
   // A stop must come after `done` steps, at an evaluation, where the run saves its state.
@@ -122,18 +140,26 @@ class Train final : public Command {
   }
 
   int resume() {
-    SavedRun saved;
-    try {
-      saved = open_run(resume_dir_);
-    } catch (const FieldError&) {
-      throw;  // a bad config.json: reported with its JSON path
-    } catch (const Error& e) {
-      throw UsageError(fmt::format("--resume: {}", e.what()));
-    }
+    const DirLock lock = for_flag("--resume", [&] {
+      check_run_dir(resume_dir_);
+      return DirLock(resume_dir_);
+    });
+    return continue_run(resume_dir_, "--resume");
+  }
+
+  // Continues the run in `dir`, which the caller holds locked, from its checkpoint; a finished
+  // run gets back the files it lost.
+  int continue_run(const std::string& dir, const char* flag) {
+    SavedRun saved = for_flag(flag, [&] { return open_run(dir); });
     if (saved.progress.finished) {
-      fmt::print(stderr, "actlab train: the run in {} already finished at step {}; nothing to "
-                 "resume\n", resume_dir_, saved.progress.step);
-      return finish(resume_run(saved));
+      const RunSummary summary = resume_run(saved);
+      fmt::print(stderr, "actlab train: the run in {} already finished at step {}; {}\n", dir,
+                 saved.progress.step,
+                 summary.rewritten.empty()
+                     ? "nothing to resume"
+                     : fmt::format("rewrote {} from its checkpoint",
+                                   fmt::join(summary.rewritten, ", ")));
+      return finish(summary);
     }
     check_stop_after(*saved.trainer, saved.progress.step);
     // A resumed run's config cannot change, so --detect-anomaly goes to its trainer: resuming
@@ -180,6 +206,7 @@ class Train final : public Command {
   std::optional<int64_t> stop_after_;
   bool json_ = false;
   bool detect_anomaly_ = false;
+  bool force_ = false;
   ProgressBar bar_;
   std::string accuracy_;
 };

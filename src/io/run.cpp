@@ -11,8 +11,12 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 #include "actlab/io/safetensors.hpp"
+#include "actlab/detail/fields.hpp"
 #include "actlab/io/serialize.hpp"
 #include "actlab/report/run_report.hpp"
 
@@ -219,7 +223,7 @@ RunSummary run_in_dir(Trainer& trainer, const std::string& dir, const TrainCallb
     history = std::move(meta["progress"]["history"]);
     if (callbacks.on_good_state) callbacks.on_good_state(step);
   };
-  RunSummary summary{from ? trainer.resume(*from, hooked) : trainer.run(hooked), dir, {}};
+  RunSummary summary{from ? trainer.resume(*from, hooked) : trainer.run(hooked), dir, {}, {}};
   summary.metrics = summary_json(summary.result, dir);
   write_file_atomically(file_in(dir, kMetricsCsvFile), metrics_csv(summary.result));
   write_file_atomically(file_in(dir, kMetricsJsonlFile), metrics_jsonl(summary.result));
@@ -227,24 +231,87 @@ RunSummary run_in_dir(Trainer& trainer, const std::string& dir, const TrainCallb
   return summary;
 }
 
+// The file's bytes, or nothing when it cannot be read.
+std::optional<std::string> read_if_readable(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return bytes.str();
+}
+
+// Rewrites those of a finished run's metrics and report that are missing or damaged: the
+// metrics unless they are exactly what the history gives, the report when it is not a whole
+// page (a write cut short by a full disk leaves none). Returns the names of the files written.
+std::vector<std::string> repair_finished_run(Trainer& trainer, const std::string& dir,
+                                             const TrainResult& result) {
+  std::vector<std::string> rewritten;
+  const auto repair = [&](const char* name, const std::string& bytes) {
+    if (read_if_readable(file_in(dir, name)) == bytes) return;
+    write_file_atomically(file_in(dir, name), bytes);
+    rewritten.push_back(name);
+  };
+  repair(kMetricsCsvFile, metrics_csv(result));
+  repair(kMetricsJsonlFile, metrics_jsonl(result));
+  const std::optional<std::string> report = read_if_readable(file_in(dir, kReportFile));
+  if (!report || !report->ends_with("</html>\n")) {
+    write_run_report(file_in(dir, kReportFile), trainer, result);
+    rewritten.push_back(kReportFile);
+  }
+  return rewritten;
+}
+
 // The first difference between two configs, e.g. "/optimizer/lr is 0.001 in the checkpoint
-// but 0.01 in config.json".
-std::string first_difference(const nlohmann::json& saved, const nlohmann::json& current) {
+// but 0.01 in config.json" (where = {"in the checkpoint", "in config.json"}).
+std::string first_difference(const nlohmann::json& saved, const nlohmann::json& current,
+                             const std::pair<const char*, const char*>& where) {
   const nlohmann::json patch = nlohmann::json::diff(saved, current);
   const std::string path = patch.at(0).at("path").get<std::string>();
   const auto value_at = [&path](const nlohmann::json& doc) {
     const nlohmann::json::json_pointer pointer(path);
-    return doc.contains(pointer) ? doc.at(pointer).dump() : std::string("nothing");
+    return doc.contains(pointer) ? detail::found_text(doc.at(pointer)) : std::string("nothing");
   };
-  return fmt::format("{} is {} in the checkpoint but {} in {}", path.empty() ? "/" : path,
-                     value_at(saved), value_at(current), kConfigFile);
+  return fmt::format("{} is {} {} but {} {}", path.empty() ? "/" : path, value_at(saved),
+                     where.first, value_at(current), where.second);
 }
 
-// Removes the temp files that a killed atomic write of a run file leaves behind.
-void remove_temp_files(const std::string& dir) {
-  for (const char* name :
-       {kConfigFile, kCheckpointFile, kWeightsFile, kMetricsCsvFile, kMetricsJsonlFile, kReportFile})
-    fs::remove(file_in(dir, name) + ".tmp");
+const std::vector<std::string> kRunFiles = {kConfigFile,       kCheckpointFile,
+                                            kWeightsFile,      kMetricsCsvFile,
+                                            kMetricsJsonlFile, kReportFile};
+
+// The names in a directory but its lock file and the temp files of killed writes of run files.
+std::vector<std::string> entries_of(const std::string& dir) {
+  remove_temp_files(dir, kRunFiles);
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name != kLockFile) names.push_back(std::move(name));
+  }
+  if (ec) throw RunDirError(fmt::format("{}: cannot list it: {}", dir, ec.message()));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool holds(const std::vector<std::string>& names, const char* name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// "not empty (it holds notes.txt and 2 more)".
+std::string not_empty(const std::vector<std::string>& names) {
+  const std::string first = detail::quoted_excerpt(names.front());
+  if (names.size() == 1) return fmt::format("not empty (it holds {})", first);
+  return fmt::format("not empty (it holds {} and {} more)", first, names.size() - 1);
+}
+
+// The config a run directory holds, as written; nothing when it has none or it is not JSON.
+std::optional<nlohmann::json> saved_config(const std::string& dir) {
+  const std::optional<std::string> text = read_if_readable(file_in(dir, kConfigFile));
+  if (!text) return std::nullopt;
+  nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
+  if (doc.is_discarded()) return std::nullopt;
+  return doc;
 }
 
 }  // namespace
@@ -319,9 +386,18 @@ RunSummary train_run(Trainer& trainer, const std::string& dir, const TrainCallba
 std::string weights_path(const std::string& dir) { return file_in(dir, kWeightsFile); }
 
 void check_run_dir(const std::string& dir) {
-  if (!fs::is_directory(dir)) throw RunDirError(fmt::format("{}: not a run directory", dir));
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  if (!fs::is_directory(status)) {
+    const bool missing = status.type() == fs::file_type::not_found;
+    throw RunDirError(fmt::format("{}: not a run directory{}", dir,
+                                  missing ? ""
+                                  : ec    ? " (" + ec.message() + ")"
+                                          : " (it is not a directory)"));
+  }
   const auto require = [&dir](const char* name, const char* why) {
-    if (!fs::is_regular_file(file_in(dir, name)))
+    std::error_code file_ec;
+    if (!fs::is_regular_file(file_in(dir, name), file_ec))
       throw RunDirError(fmt::format("{}: missing {} ({})", dir, name, why));
   };
   require(kConfigFile, "not a run directory written by actlab train?");
@@ -341,11 +417,14 @@ SavedRun open_run(const std::string& dir) {
     throw CheckpointError(checkpoint, fmt::format("saved with a different config than {}: {}; "
                                                   "put the config back to resume",
                                                   kConfigFile,
-                                                  first_difference(saved_config, config.resolved)));
+                                                  first_difference(saved_config, config.resolved,
+                                                                   {"in the checkpoint",
+                                                                    "in config.json"})));
   SavedRun run{dir, std::make_unique<Trainer>(std::move(config)), {}};
   load_checkpoint(file, checkpoint, run.trainer->model(), &run.trainer->optimizer());
   try {
     run.progress = progress_from_json(file.meta.at("progress"));
+    run.trainer->check_progress(run.progress);
   } catch (const std::exception& e) {
     throw CheckpointError(checkpoint, fmt::format("bad training progress: {}", e.what()));
   }
@@ -354,13 +433,54 @@ SavedRun open_run(const std::string& dir) {
 
 RunSummary resume_run(SavedRun& run, const TrainCallbacks& callbacks) {
   if (run.progress.finished) {
-    RunSummary summary{run.trainer->resume(run.progress, callbacks), run.dir, {}};
+    RunSummary summary{run.trainer->resume(run.progress, callbacks), run.dir, {}, {}};
     summary.metrics = summary_json(summary.result, run.dir);
+    summary.rewritten = repair_finished_run(*run.trainer, run.dir, summary.result);
     return summary;
   }
   RunSummary summary = run_in_dir(*run.trainer, run.dir, callbacks, &run.progress);
-  remove_temp_files(run.dir);
+  remove_temp_files(run.dir, kRunFiles);
   return summary;
+}
+
+ClaimedRunDir claim_run_dir(const std::string& dir, const Config& config, bool force) {
+  ClaimedRunDir claimed{lock_output_dir(dir), false};
+  const std::vector<std::string> names = entries_of(dir);
+  if (names.empty()) return claimed;
+  if (force) {
+    for (const std::string& name : kRunFiles) {
+      std::error_code ec;
+      fs::remove(file_in(dir, name.c_str()), ec);
+      if (ec) throw RunDirError(fmt::format("{}: cannot remove {}: {}", dir, name, ec.message()));
+    }
+    return claimed;
+  }
+  const std::optional<nlohmann::json> saved = saved_config(dir);
+  if (saved == config.resolved) {
+    claimed.holds_this_run = holds(names, kCheckpointFile);
+    return claimed;
+  }
+  const std::string what =
+      saved ? fmt::format("holds a run of another config ({})",
+                          first_difference(*saved, config.resolved, {"there", "here"}))
+            : not_empty(names);
+  throw RunDirError(fmt::format("{}: {}; choose another --out, or --force to replace actlab's "
+                                "files in it",
+                                dir, what));
+}
+
+DirLock claim_output_dir(const std::string& dir, bool force) {
+  DirLock lock = lock_output_dir(dir);
+  const std::vector<std::string> names = entries_of(dir);
+  if (holds(names, kConfigFile) || holds(names, kCheckpointFile))
+    throw RunDirError(fmt::format("{}: holds a training run, whose {} this would replace; "
+                                  "choose another --out",
+                                  dir, kReportFile));
+  if (!names.empty() && !force)
+    throw RunDirError(fmt::format("{}: {}; choose another --out, or --force to replace "
+                                  "actlab's files in it",
+                                  dir, not_empty(names)));
+  return lock;
 }
 
 }  // namespace actlab

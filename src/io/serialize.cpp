@@ -122,6 +122,22 @@ Tensor decode_tensor(Reader& r, const std::string& path, const std::string& name
 
 namespace {
 
+constexpr const char* kTempSuffix = ".tmp";
+
+// Whether `file` is a temp file of write_file_atomically for `name`: NAME.PID-COUNT.tmp.
+bool is_temp_file_of(std::string_view file, std::string_view name) {
+  if (!file.starts_with(name) || !file.ends_with(kTempSuffix)) return false;
+  std::string_view middle = file.substr(name.size());
+  middle.remove_suffix(std::strlen(kTempSuffix));
+  const size_t dash = middle.find('-');
+  const auto digits = [](std::string_view s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return middle.starts_with('.') && dash != std::string_view::npos &&
+         digits(middle.substr(1, dash - 1)) && digits(middle.substr(dash + 1));
+}
+
 // Writes all of data[0, size) to fd; false (with errno set) on an error.
 bool write_all(int fd, const char* data, size_t size) {
   for (size_t done = 0; done < size;) {
@@ -153,14 +169,23 @@ CheckpointError::CheckpointError(const std::string& path, const std::string& rea
     : InputError(fmt::format("checkpoint {}: {}", path, reason)) {}
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string temp = path + ".tmp";
+  std::string temp;
   const auto fail = [&](const char* step) {
     const std::string reason = std::strerror(errno);
-    ::unlink(temp.c_str());
+    if (!temp.empty()) ::unlink(temp.c_str());
     throw Error(fmt::format("cannot write {}: {} failed: {}", path, step, reason));
   };
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("open");
+  // A name no other writer uses: this process's pid and a count. O_EXCL skips one that a dead
+  // process of the same pid left behind.
+  static std::atomic<uint64_t> temp_count{0};
+  int fd = -1;
+  while (fd < 0) {
+    const std::string candidate =
+        fmt::format("{}.{}-{}{}", path, ::getpid(), temp_count++, kTempSuffix);
+    fd = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) temp = candidate;
+    else if (errno != EEXIST) fail("open");
+  }
   const size_t first_part = stop_mid_write_requested(path) ? bytes.size() / 2 : bytes.size();
   bool written = write_all(fd, bytes.data(), first_part);
   if (written && first_part < bytes.size()) {
@@ -182,6 +207,16 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   if (dir >= 0) {  // make the rename itself durable
     ::fsync(dir);
     ::close(dir);
+  }
+}
+
+void remove_temp_files(const std::string& dir, const std::vector<std::string>& names) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (std::any_of(names.begin(), names.end(),
+                    [&](const std::string& name) { return is_temp_file_of(file, name); }))
+      std::filesystem::remove(entry.path(), ec);
   }
 }
 

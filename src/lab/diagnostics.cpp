@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 #include "actlab/io/serialize.hpp"
 #include "actlab/ops/ops.hpp"
@@ -16,7 +15,6 @@
 namespace actlab {
 namespace {
 
-namespace fs = std::filesystem;
 
 // "mlp [32, 32] relu", "ffn gated 2 x (64 -> 256) swiglu"
 std::string model_summary(const ModelConfig& m) {
@@ -156,11 +154,8 @@ Diagnosis diagnose_config(const Config& config, int64_t steps) {
 }
 
 Diagnosis diagnose_run(const std::string& run_dir) {
-  check_run_dir(run_dir);
-  const fs::path dir(run_dir);
-  Trainer trainer(load_config((dir / "config.json").string()));
-  const nlohmann::json meta = load_checkpoint((dir / "checkpoint.bin").string(), trainer.model());
-  return analyse(trainer, meta.value("step", int64_t{0}), "");
+  SavedRun run = open_run(run_dir);
+  return analyse(*run.trainer, run.progress.step, "");
 }
 
 nlohmann::json to_json(const Diagnosis& d) {

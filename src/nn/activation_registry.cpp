@@ -173,7 +173,7 @@ Entry find_entry(const std::string& name, const FieldPath& path) {
   const auto it = std::find_if(r.entries.begin(), r.entries.end(),
                                [&](const Entry& e) { return e.name == name; });
   if (it == r.entries.end())
-    throw FieldError(path, fmt::format("unknown activation \"{}\"; {}", name,
+    throw FieldError(path, fmt::format("unknown activation {}; {}", detail::quoted_excerpt(name),
                                        detail::known_names_hint(name, names_locked(r))));
   return *it;
 }

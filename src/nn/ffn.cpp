@@ -59,9 +59,9 @@ std::string GatedFeedForward::describe() const {
 void check_gate_activation(const std::string& kind_or_activation) {
   const auto& known = gate_activation_names();
   if (std::find(known.begin(), known.end(), gate_activation_for(kind_or_activation)) == known.end())
-    throw Error(fmt::format("GatedFeedForward: unknown gate activation \"{}\"; expected one of "
+    throw Error(fmt::format("GatedFeedForward: unknown gate activation {}; expected one of "
                             "{} or a kind: glu, reglu, geglu, swiglu",
-                            kind_or_activation, fmt::join(known, ", ")));
+                            detail::quoted_excerpt(kind_or_activation), fmt::join(known, ", ")));
 }
 
 int64_t matched_gated_d_ff(int64_t d_ff) {

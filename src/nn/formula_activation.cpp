@@ -45,7 +45,7 @@ int64_t num_parameters_of(const json& spec, bool learns) {
   const auto it = spec.find("num_parameters");
   if (it == spec.end()) return 1;
   const FieldPath path = detail::child(kRoot, "num_parameters");
-  if (!it->is_number_integer() || it->get<int64_t>() < 1)
+  if (!detail::is_whole_number(*it) || it->get<int64_t>() < 1)
     throw FieldError(path, fmt::format("expected an integer >= 1, found {}", detail::found_text(*it)));
   if (!learns && it->get<int64_t>() != 1)
     throw FieldError(path, "applies to learned parameters, and \"learn\" names none");

@@ -4,10 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "actlab/detail/suggest.hpp"
@@ -68,19 +64,18 @@ json check_gate_activation(const json& value, const FieldPath& path) {
   return value;
 }
 
+// The widths as integers: each is read as any integer field is (16 and 16.0 alike).
 json check_hidden(const json& value, const FieldPath& path) {
-  const NumberField width = integer("", 0, 1, kMaxWidth, "");
   const bool ok = value.is_array() && static_cast<int64_t>(value.size()) <= kMaxDepth;
   if (!ok)
     throw FieldError(path, fmt::format("expected a list of at most {} layer widths, found {}",
                                        kMaxDepth, detail::found_text(value)));
-  for (size_t i = 0; i < value.size(); ++i)
-    if (!value[i].is_number_integer() || value[i].get<int64_t>() < 1 ||
-        value[i].get<int64_t>() > kMaxWidth)
-      throw FieldError(detail::child(path, std::to_string(i)),
-                       fmt::format("expected {}, found {}", detail::expected_text(width),
-                                   detail::found_text(value[i])));
-  return value;
+  json widths = json::array();
+  for (size_t i = 0; i < value.size(); ++i) {
+    const NumberField width = integer(std::to_string(i), 0, 1, kMaxWidth, "");
+    widths.push_back(detail::read_number(json{{width.name, value[i]}}, width, path));
+  }
+  return widths;
 }
 
 json nullable_schema(const NumberField& field) {
@@ -299,6 +294,16 @@ std::string resolve_loss_name(const std::string& name, data::TaskKind kind) {
   return name;
 }
 
+// Label smoothing reshapes a one-hot target over C classes; the other losses have none.
+void check_label_smoothing(const json& loss) {
+  const json& smoothing = loss["label_smoothing"];
+  if (loss["name"] != "cross_entropy" && smoothing.get<double>() != 0)
+    throw FieldError({"loss", "label_smoothing"},
+                     fmt::format("expected 0 with {} (label smoothing is for cross_entropy "
+                                 "only), found {}",
+                                 loss["name"].get<std::string>(), detail::found_text(smoothing)));
+}
+
 float as_float(const json& v) { return v.get<float>(); }
 std::optional<float> as_optional(const json& v) {
   return v.is_null() ? std::nullopt : std::optional<float>(v.get<float>());
@@ -359,6 +364,7 @@ Config parse_config(const json& doc) {
   if (!doc.is_object())
     throw FieldError({}, fmt::format("expected a config object, found {}",
                                      detail::found_text(doc)));
+  check_string_sizes(doc);
   detail::reject_unknown_fields(doc, kSections, {}, "the config");
   if (!doc.contains("task"))
     throw FieldError({"task"}, fmt::format("expected a task, found nothing; known: {}",
@@ -379,6 +385,7 @@ Config parse_config(const json& doc) {
   check_model_fits(to_model(resolved["model"]));
   const data::TaskKind kind = data::resolved_task_kind(resolved["task"]);
   resolved["loss"]["name"] = resolve_loss_name(resolved["loss"]["name"], kind);
+  check_label_smoothing(resolved["loss"]);
 
   Config config;
   config.task = resolved["task"];
@@ -418,37 +425,6 @@ Config parse_config(const json& doc) {
   return config;
 }
 
-namespace {
-// "line L, column C" of a byte offset: people look for lines and columns, not offsets.
-std::string line_and_column(const std::string& text, size_t offset) {
-  int64_t line = 1;
-  size_t line_start = 0;
-  for (size_t i = 0; i < std::min(offset, text.size()); ++i)
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  return fmt::format("line {}, column {}", line, offset - line_start + 1);
-}
-}  // namespace
-
-json parse_json_text(const std::string& text, const std::string& source) {
-  const detail::JsonDepth depth = detail::json_nesting_depth(text);
-  if (depth.depth > detail::kMaxJsonDepth)
-    throw FieldError({}, fmt::format("{}: JSON nested deeper than {} levels at {}", source,
-                                     detail::kMaxJsonDepth, line_and_column(text, depth.offset)));
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    const std::string reason = e.what();
-    const size_t detail_at = reason.find("syntax error");
-    throw FieldError({}, fmt::format("{}: invalid JSON at {}: {}", source,
-                                     line_and_column(text, e.byte == 0 ? 0 : e.byte - 1),
-                                     detail_at == std::string::npos ? reason
-                                                                    : reason.substr(detail_at)));
-  }
-}
-
 void set_field(json& doc, const std::string& dotted_path, json value) {
   json* node = &doc;
   std::stringstream parts(dotted_path);
@@ -469,33 +445,20 @@ void set_field(json& doc, const std::string& dotted_path, json value) {
 void apply_override(json& doc, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw FieldError({}, fmt::format("--set {}: expected key.path=value", assignment));
+    throw FieldError({}, fmt::format("--set {}: expected key.path=value",
+                                     detail::excerpt(assignment)));
   const std::string text = assignment.substr(eq + 1);
   if (detail::json_nesting_depth(text).depth > detail::kMaxJsonDepth)
     throw FieldError({}, fmt::format("--set {}: the value is nested deeper than {} levels",
-                                     assignment.substr(0, eq), detail::kMaxJsonDepth));
+                                     detail::excerpt(assignment.substr(0, eq)),
+                                     detail::kMaxJsonDepth));
   json value = json::parse(text, nullptr, false);
   if (value.is_discarded()) value = text;  // a bare word such as gelu is a string
   try {
     set_field(doc, assignment.substr(0, eq), std::move(value));
   } catch (const FieldError& e) {
-    throw FieldError({}, fmt::format("--set {}: {}", assignment, e.reason()));
+    throw FieldError({}, fmt::format("--set {}: {}", detail::excerpt(assignment), e.reason()));
   }
-}
-
-json read_json_file(const std::string& path, const std::string& what) {
-  const auto refuse = [&](const std::string& why) {
-    return FieldError({}, fmt::format("cannot read {} {}: {}", what, path, why));
-  };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw refuse("it is a directory");
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw refuse(errno != 0 ? std::strerror(errno) : "cannot open it");
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw refuse("a read error");
-  return parse_json_text(text.str(), path);
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

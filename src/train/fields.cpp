@@ -39,7 +39,7 @@ std::string FieldError::pointer_path() const {
   std::string pointer;
   for (const std::string& name : path_) {
     pointer += '/';
-    pointer += pointer_token(name);
+    pointer += detail::excerpt(pointer_token(name));
   }
   return pointer;
 }
@@ -98,9 +98,33 @@ nlohmann::json json_schema(const NumberField& field) {
 
 std::string found_text(const nlohmann::json& value) {
   constexpr std::size_t kLongest = 40;
-  std::string text = value.dump();
+  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (text.size() > kLongest) text = text.substr(0, kLongest - 3) + "...";
   return text;
+}
+
+std::string excerpt(std::string_view text, size_t longest) {
+  const std::string quoted = nlohmann::json(std::string(text.substr(0, longest)))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return quoted.substr(1, quoted.size() - 2) + (text.size() > longest ? "..." : "");
+}
+
+std::string quoted_excerpt(std::string_view text, size_t longest) {
+  return '"' + excerpt(text, longest) + '"';
+}
+
+std::string escape_control_characters(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) out += c;
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else out += fmt::format("\\x{:02x}", byte);
+  }
+  return out;
 }
 
 namespace {
@@ -113,31 +137,46 @@ bool in_range(const NumberField& field, double x) {
   return above && below;
 }
 
-// A JSON number that is a whole number representable as int64: 3, 3.0 and 1e3 are; 3.5 and
-// 1e30 are not.
-bool is_int64(const nlohmann::json& value) {
+// Why a real field's value, within its range as a double, is not as the float32 the field is
+// kept in: it underflows to 0, or rounds out of the range (dropout 0.99999999999 is 1).
+std::string float32_problem(const NumberField& field, double x) {
+  const auto f = static_cast<float>(x);
+  if (x != 0 && f == 0) return "it underflows to 0 in float32, this field's type";
+  if (!in_range(field, f)) return fmt::format("it rounds to {} in float32, this field's type", f);
+  return "";
+}
+}  // namespace
+
+bool is_whole_number(const nlohmann::json& value) {
   if (value.is_number_unsigned())
     return value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX);
   if (value.is_number_integer()) return true;
+  if (!value.is_number_float()) return false;
   const double x = value.get<double>();
   constexpr double kTwoTo63 = 9223372036854775808.0;
   return x == std::floor(x) && x >= -kTwoTo63 && x < kTwoTo63;
 }
-}  // namespace
 
 nlohmann::json read_number(const nlohmann::json& spec, const NumberField& field,
                            const FieldPath& path) {
   const auto it = spec.find(field.name);
   if (it == spec.end()) return typed(field, field.fallback);
   const nlohmann::json& value = *it;
+  const auto refuse = [&](const std::string& why) {
+    return FieldError(child(path, field.name),
+                      fmt::format("expected {}, found {}{}", expected_text(field),
+                                  found_text(value), why.empty() ? "" : ": " + why));
+  };
   // Real fields are kept as float32, so a value beyond its range is refused too.
-  const bool valid = value.is_number() && (!field.integer || is_int64(value)) &&
+  const bool valid = value.is_number() && (!field.integer || is_whole_number(value)) &&
                      in_range(field, value.get<double>()) &&
                      (field.integer || std::abs(value.get<double>()) <= kFloatMax);
-  if (!valid)
-    throw FieldError(child(path, field.name),
-                     fmt::format("expected {}, found {}", expected_text(field), found_text(value)));
-  if (!field.integer) return value.get<double>();
+  if (!valid) throw refuse("");
+  if (!field.integer) {
+    const std::string problem = float32_problem(field, value.get<double>());
+    if (!problem.empty()) throw refuse(problem);
+    return value.get<double>();
+  }
   if (value.is_number_integer()) return value.get<int64_t>();
   return static_cast<int64_t>(value.get<double>());
 }
@@ -152,7 +191,8 @@ void reject_unknown_fields(const nlohmann::json& spec, const std::vector<std::st
                            const FieldPath& path, const std::string& owner) {
   for (const auto& [key, value] : spec.items()) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    throw FieldError(child(path, key), fmt::format("unknown field \"{}\" for {}; {}", key, owner,
+    throw FieldError(child(path, key), fmt::format("unknown field {} for {}; {}",
+                                                   quoted_excerpt(key), owner,
                                                    known_names_hint(key, known)));
   }
 }

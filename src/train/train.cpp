@@ -413,19 +413,40 @@ std::vector<std::pair<std::string, Generator::State>> Trainer::generator_states(
   return states;
 }
 
-void Trainer::restore_generators(
-    const std::vector<std::pair<std::string, Generator::State>>& states) {
-  auto gens = model_.net->named_generators();
+void Trainer::check_progress(const TrainProgress& from) {
+  const int64_t total = total_steps(), epochs = config_.train.epochs;
+  if (from.step < 0 || from.step > total)
+    throw Error(fmt::format("step {} is outside the run's [0, {}]", from.step, total));
+  if (from.epoch < 1 || from.epoch > epochs)
+    throw Error(fmt::format("epoch {} is outside the run's [1, {}]", from.epoch, epochs));
+  int64_t previous = 0;
+  for (const EvalRecord& r : from.history) {
+    if (r.step <= previous || r.step > from.step)
+      throw Error(fmt::format("the history's evaluations are not at increasing steps up to {}: "
+                              "step {} follows step {}",
+                              from.step, r.step, previous));
+    previous = r.step;
+  }
+  Generator unused;
+  data::BatchIterator(dataset_.x_train, dataset_.y_train, config_.train.batch_size, unused)
+      .set_state(from.batches);
+  const auto gens = model_.net->named_generators();
   const auto names = [](const auto& list) {
     std::vector<std::string> out;
     for (const auto& entry : list) out.push_back(entry.first);
     return fmt::format("[{}]", fmt::join(out, ", "));
   };
-  bool same = gens.size() == states.size();
-  for (size_t i = 0; same && i < gens.size(); ++i) same = gens[i].first == states[i].first;
+  bool same = gens.size() == from.model_generators.size();
+  for (size_t i = 0; same && i < gens.size(); ++i)
+    same = gens[i].first == from.model_generators[i].first;
   if (!same)
-    throw Error(fmt::format("resume: the saved generators {} are not the model's {}",
-                            names(states), names(gens)));
+    throw Error(fmt::format("the saved generators {} are not the model's {}",
+                            names(from.model_generators), names(gens)));
+}
+
+void Trainer::restore_generators(
+    const std::vector<std::pair<std::string, Generator::State>>& states) {
+  auto gens = model_.net->named_generators();
   for (size_t i = 0; i < gens.size(); ++i) gens[i].second->set_state(states[i].second);
 }
 
@@ -485,9 +506,8 @@ void Trainer::record_evaluation(EvalRecord record, const Generator& batch_gen,
 }
 
 TrainResult Trainer::resume(const TrainProgress& from, const TrainCallbacks& callbacks) {
+  check_progress(from);
   const int64_t total = total_steps();
-  if (from.step < 0 || from.step > total)
-    throw Error(fmt::format("resume: step {} is outside the run's [0, {}]", from.step, total));
   Generator batch_gen;
   batch_gen.set_state(from.batch_generator);
   data::BatchIterator batches(dataset_.x_train, dataset_.y_train, config_.train.batch_size,

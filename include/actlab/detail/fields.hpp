@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -54,6 +55,19 @@ struct NumberField {
 std::string expected_text(const NumberField& field);
 // A value as an error message shows it: its JSON, shortened when long.
 std::string found_text(const nlohmann::json& value);
+// Text as an error message quotes it: control characters escaped as JSON escapes them (so the
+// message stays one line), bytes that are not UTF-8 replaced, and at most `longest` bytes of it
+// kept, then "...". quoted_excerpt adds double quotes around it.
+inline constexpr size_t kLongestQuote = 80;
+std::string excerpt(std::string_view text, size_t longest = kLongestQuote);
+std::string quoted_excerpt(std::string_view text, size_t longest = kLongestQuote);
+// The text with its control characters (newlines included) written as \n, \r, \t or \xNN: a
+// message printed as one line stays one line, and cannot move a terminal's cursor.
+std::string escape_control_characters(std::string_view text);
+// Whether a JSON number is an integer as integer fields read it: a whole number within int64,
+// however it is written (16, 16.0 and 1.6e1 are; 16.5 and 1e30 are not), as JSON Schema's
+// "integer" is.
+bool is_whole_number(const nlohmann::json& value);
 
 // The field as a JSON Schema property: type, bounds, default and description.
 nlohmann::json json_schema(const NumberField& field);

@@ -4,9 +4,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "actlab/io/lock.hpp"
 #include "actlab/train/config.hpp"
 #include "actlab/train/train.hpp"
 
@@ -19,6 +21,7 @@ struct RunSummary {
   TrainResult result;
   std::string dir;
   nlohmann::json metrics;  // what `actlab train --json` prints
+  std::vector<std::string> rewritten;  // files resume_run repaired in a finished run
 };
 
 // Trains `config` and writes the run directory `dir` (created if missing): config.json,
@@ -39,15 +42,30 @@ RunSummary train_run(Trainer& trainer, const std::string& dir,
 // names of the equivalent torch.nn module's state_dict() (io/safetensors.hpp).
 std::string weights_path(const std::string& dir);
 
-// A run directory that is not a directory, or lacks a file.
-class RunDirError : public InputError {
- public:
-  using InputError::InputError;
-};
-
 // Throws RunDirError unless `dir` is a directory holding config.json and checkpoint.bin, as
 // train_run writes them: "runs/x: missing checkpoint.bin (the run saved no checkpoint: ...)".
 void check_run_dir(const std::string& dir);
+
+// A directory that `actlab train CONFIG --out DIR` may write into, locked for as long as this
+// lives.
+struct ClaimedRunDir {
+  DirLock lock;
+  bool holds_this_run = false;  // DIR holds a checkpointed run of this very config: resume it
+};
+
+// Creates and locks DIR (lock_output_dir) for a run of `config`, and removes the temp files
+// that killed writes left there. With `force`, actlab's run files in DIR (config.json,
+// checkpoint.bin, metrics.csv, metrics.jsonl, report.html) are removed, so the run starts
+// afresh, and nothing else is touched. Without it, DIR must be empty (but for its lock file) or
+// hold a run of this very config (config.json equal to config.resolved); else throws
+// RunDirError naming what DIR holds: "runs/x: holds a run of another config (/optimizer/lr is
+// 0.001 there but 0.01 here); ...".
+ClaimedRunDir claim_run_dir(const std::string& dir, const Config& config, bool force);
+
+// Creates and locks DIR (lock_output_dir) for a command that writes its own files into it
+// (compare's summaries, a report.html). Throws RunDirError when DIR holds a training run,
+// whose report.html it would replace, or holds anything else and `force` is false.
+DirLock claim_output_dir(const std::string& dir, bool force);
 
 // A run directory opened to continue it: a trainer made from its config.json, holding the
 // model's parameters and the optimiser's state of its checkpoint.bin, and where the run stood.
@@ -66,7 +84,9 @@ SavedRun open_run(const std::string& dir);
 // train_run does, and rewrites metrics.csv, metrics.jsonl and report.html to cover the whole
 // run: they match an uninterrupted run's except in timings (steps_per_second, seconds).
 // Temp files that a killed write left in the folder are removed once it has run. A finished
-// run is only summarised: nothing is trained or written.
+// run is not trained again; of its metrics.csv, metrics.jsonl and report.html, those missing
+// or damaged (not what the checkpoint's history gives; a report cut short) are rewritten from
+// the checkpoint, and RunSummary::rewritten names them.
 RunSummary resume_run(SavedRun& run, const TrainCallbacks& callbacks = {});
 
 // Where a run stands, as checkpoints keep it (every number exact: generator states as

@@ -53,13 +53,18 @@ nlohmann::json load_checkpoint(const std::string& path, nn::Module& model,
 nlohmann::json load_checkpoint(const TensorFile& file, const std::string& path, nn::Module& model,
                                optim::Optimizer* optimizer = nullptr);
 
-// Writes `bytes` to `path` atomically: a temp file beside it (path + ".tmp"), fsync, rename,
-// fsync the folder.
+// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename, fsync the folder.
+// The temp file's name is unique to the call (PATH.PID-COUNT.tmp), so writers of one path in
+// several threads or processes never write into each other's temp file.
 //
 // A test hook, for tests that kill a process mid-write at a known point instead of racing it:
 // with ACTLAB_TEST_STOP_MID_WRITE=NAME:K in the environment, the K-th write in this process of a
 // file named NAME (e.g. "checkpoint.bin:2") stops the process (SIGSTOP) after writing half of the
 // temp file; SIGCONT lets the write finish. Unset, it is never looked at again after one getenv.
 void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// Removes the temp files that killed atomic writes of DIR/NAME left behind, for each NAME of
+// `names`. Only while no other process writes there: holding the directory's DirLock.
+void remove_temp_files(const std::string& dir, const std::vector<std::string>& names);
 
 }  // namespace actlab

@@ -139,8 +139,9 @@ inline constexpr int64_t kDefaultDiagnoseSteps = 300;
 Diagnosis diagnose_config(const Config& config, int64_t steps = kDefaultDiagnoseSteps);
 
 // Loads a run directory's config.json and checkpoint.bin (as `actlab train` writes them) into a
-// fresh trainer and diagnoses that state. Throws RunDirError naming a missing file, FieldError
-// for a bad config.json, Error for a damaged checkpoint.
+// fresh trainer and diagnoses that state. The checkpoint is checked against config.json as
+// open_run checks it for --resume. Throws RunDirError naming a missing file, FieldError for a
+// bad config.json, CheckpointError for a damaged checkpoint or one of another config.
 Diagnosis diagnose_run(const std::string& run_dir);
 
 // The diagnosis as one JSON document (`actlab diagnose --json`).

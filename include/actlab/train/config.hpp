@@ -75,11 +75,21 @@ struct Config {
 // Checks a config document and fills in its defaults; throws FieldError.
 Config parse_config(const nlohmann::json& doc);
 
-// Parses JSON text; invalid JSON throws FieldError at the root with line and column.
+// What a JSON document actlab reads may hold: a file at most 16 MiB (checked before it is
+// read, so /dev/zero is refused at once), and no string or key longer than 4096 bytes.
+inline constexpr size_t kMaxJsonFileBytes = size_t{16} << 20;
+inline constexpr size_t kMaxJsonStringBytes = 4096;
+
+// Parses JSON text strictly: invalid JSON (a NUL byte included, which would otherwise end the
+// text early and hide what follows it) throws FieldError at the root with line and column; a
+// duplicate key, a number that overflows a double, or a string over kMaxJsonStringBytes throws
+// FieldError at its JSON path.
 nlohmann::json parse_json_text(const std::string& text, const std::string& source);
 // Reads and parses the JSON file at `path`; `what` names it in errors ("config file"), e.g.
 // FieldError "cannot read config file x.json: No such file or directory".
 nlohmann::json read_json_file(const std::string& path, const std::string& what);
+// Throws FieldError at the first string or key of `doc` longer than kMaxJsonStringBytes.
+void check_string_sizes(const nlohmann::json& doc);
 
 // Reads a config file, applies `--set path=value` overrides in order, and checks it.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});

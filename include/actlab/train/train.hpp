@@ -120,6 +120,10 @@ class Trainer {
   // belong to (load_checkpoint them from the file saved with it). The result covers the whole
   // run: from's evaluations, then the new ones. From a finished run, returns at once.
   TrainResult resume(const TrainProgress& from, const TrainCallbacks& callbacks = {});
+  // Throws Error unless `from` is a state this run can be in: its step and epoch within the
+  // run, its evaluations at increasing steps up to it, its batch order a permutation of the
+  // training rows (cursor inside), its generators the model's. resume checks it first.
+  void check_progress(const TrainProgress& from);
   // Where the run stood at its latest evaluation (or where resume started); a checkpoint saved
   // in on_good_state holds the state this describes.
   const TrainProgress& progress() const { return progress_; }
@@ -156,6 +160,7 @@ class Trainer {
   bool parameters_finite() const;
   std::string explain_non_finite(const Tensor& x, const Tensor& y, int64_t step);
   std::vector<std::pair<std::string, Generator::State>> generator_states();
+  // Sets the model's generators to `states`, which check_progress found to be theirs.
   void restore_generators(const std::vector<std::pair<std::string, Generator::State>>& states);
   // One training step on `batch` at learning rate `lr`: its loss, or nothing when the loss or
   // a gradient is not finite (the parameters are then left as they were).
