@@ -125,10 +125,16 @@ TEST_CASE("a run killed while writing its checkpoint resumes from the previous o
   REQUIRE(WIFSIGNALED(status));
 
   const fs::path checkpoint = killed / "checkpoint.bin";
-  // The killed write's temp file, named for the process that wrote it (its third write, after
-  // config.json and the first checkpoint).
-  const fs::path temp = killed / ("checkpoint.bin." + std::to_string(child) + "-2.tmp");
-  REQUIRE(fs::exists(temp));
+  // The killed write's temp file, named for the process that wrote it: the only one left.
+  const std::string temp_prefix = "checkpoint.bin." + std::to_string(child) + "-";
+  std::vector<fs::path> temps;
+  for (const auto& entry : fs::directory_iterator(killed)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(temp_prefix, 0) == 0 && name.size() > 4 && name.substr(name.size() - 4) == ".tmp")
+      temps.push_back(entry.path());
+  }
+  REQUIRE(temps.size() == 1);
+  const fs::path temp = temps.front();
   CHECK_THROWS_AS(actlab::read_tensor_file(temp.string()), actlab::Error);  // half written
   CHECK(actlab::read_tensor_file(checkpoint.string()).meta.at("step") == 4);
   CHECK_FALSE(fs::exists(killed / "metrics.csv"));
