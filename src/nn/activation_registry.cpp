@@ -9,6 +9,7 @@
 #include <mutex>
 #include <utility>
 
+#include "actlab/detail/fields.hpp"
 #include "actlab/detail/suggest.hpp"
 #include "actlab/nn/activation.hpp"
 #include "actlab/nn/formula.hpp"

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actlab/detail/fields.hpp"
+#include "actlab/nn/fields.hpp"
 #include "actlab/nn/module.hpp"
 
 namespace actlab::nn {
@@ -131,8 +131,11 @@ class Softmax final : public Module {
 
 // Makes a module from an activation spec (see make_activation).
 using ActivationFactory = std::function<std::unique_ptr<Module>(const nlohmann::json& spec)>;
+// act(gate) * up and its gradients, as one op: the gated FFN kernel of an activation.
+using GateKernel = std::function<Tensor(const Tensor& gate, const Tensor& up)>;
 
-// What the registry knows of an activation, for configs, docs and `actlab activations`.
+// Everything actlab knows of an activation, in one place: configs, the JSON Schema, docs,
+// `actlab activations`, init, the statistics and gated FFNs all read it from here.
 struct ActivationInfo {
   std::string description;  // one line: what it is
   std::string formula;      // e.g. "max(0, x)", with the defaults of its parameters
@@ -140,10 +143,21 @@ struct ActivationInfo {
   std::string use;          // where to use it, e.g. "hidden layers of MLPs and CNNs"
   // Its parameters as spec fields (names, defaults, bounds): make_activation checks a spec
   // against them and gives the factory the resolved spec, every default filled in.
-  std::vector<detail::Field> fields = {};
+  std::vector<FieldSpec> fields = {};
   // The registered name this one is another name for ("swish": "silu"), or empty: listings
   // such as `actlab activations` show an alias under the activation it names.
   std::string alias_of = {};
+  // The recommended init gain of the weights that feed it (torch.nn.init.calculate_gain's
+  // role), from its resolved spec; empty when none is known (xavier and kaiming init then
+  // need init.nonlinearity).
+  std::function<float(const nlohmann::json& spec)> gain = {};
+  // Whether an output y lies on a flat tail, where the derivative all but vanishes (the
+  // statistics' "% saturated"); empty for an activation without such tails.
+  std::function<bool(float y)> saturated = {};
+  // Its kernel as the gate of a gated FFN, empty if it cannot be one; and the name of that
+  // FFN, if it has one ("swiglu" for silu).
+  GateKernel gate = {};
+  std::string gated_kind = {};
 };
 
 // An activation module from a spec: a name ("gelu") or an object with a "name" and the
