@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,14 +18,13 @@
 
 namespace actlab::nn {
 
-// An activation without parameters or options: forward applies one functional op.
+// An activation without parameters or options: forward applies one functional op. A new
+// activation of that kind needs no class of its own: its registry entry makes one of these.
 class ElementwiseActivation : public Module {
  public:
+  ElementwiseActivation(const char* name, Tensor (*fn)(const Tensor&)) : name_(name), fn_(fn) {}
   Tensor forward(const Tensor& x) override { return fn_(x); }
   std::string describe() const override;  // "ReLU()"
-
- protected:
-  ElementwiseActivation(const char* name, Tensor (*fn)(const Tensor&)) : name_(name), fn_(fn) {}
 
  private:
   const char* name_;
@@ -182,10 +182,29 @@ void register_activation(const std::string& name, ActivationFactory factory,
 // info.alias_of must name an activation registered before (throws otherwise).
 void register_activation(const std::string& name, ActivationFactory factory, ActivationInfo info);
 
+// The recommended init gain of an activation spec (its entry's), or nothing when the entry
+// has none (formulas have none).
+std::optional<float> activation_gain(const nlohmann::json& spec);
+
+// Whether `name` is a registered activation.
+bool is_activation(const std::string& name);
 // Every registered name: the built-in ones, then the users', in registration order.
 std::vector<std::string> activation_names();
 ActivationInfo activation_info(const std::string& name);
 // The JSON Schema of an activation's object spec (for configs/schema.json).
 nlohmann::json activation_schema(const std::string& name);
 
+// The activations that can be the gate of a gated FFN (their entries have a gate kernel), and
+// the names of those FFNs ("glu", "reglu", "geglu", "swiglu"), in registration order.
+std::vector<std::string> gate_activation_names();
+std::vector<std::string> gated_kind_names();
+
 }  // namespace actlab::nn
+
+namespace actlab {
+
+// act(gate) * up in one pass (and one pass backward) with the gate kernel of the activation
+// named (one of nn::gate_activation_names()). gate and up must have the same shape.
+Tensor gated_activation(const Tensor& gate, const Tensor& up, const std::string& activation);
+
+}  // namespace actlab

@@ -24,6 +24,7 @@
 #include "actlab/nn/fields.hpp"
 #include "actlab/nn/init.hpp"
 #include "actlab/nn/module.hpp"
+#include "actlab/nn/sequential.hpp"
 
 namespace actlab::nn {
 
@@ -78,6 +79,10 @@ Layer make_layer(const nlohmann::json& spec, int64_t in_width, const BuildContex
 // A list of layer specs as one Sequential, each layer's input the previous one's output: the
 // module and the last width. Errors are re-rooted under the layer's index ("2.out").
 Layer make_layers(const nlohmann::json& specs, int64_t in_width, const BuildContext& context);
+// The same, appended to `sequential` (its children keep counting "0", "1", ...); returns the
+// last width.
+int64_t append_layers(Sequential& sequential, const nlohmann::json& specs, int64_t in_width,
+                      const BuildContext& context);
 // The spec with its type's fields checked and defaults filled in ("type" first); no module
 // is made, so widths are not checked.
 nlohmann::json resolve_layer(const nlohmann::json& spec);
@@ -96,11 +101,16 @@ using ModelFactory = std::function<std::unique_ptr<Module>(
 struct ModelInfo {
   std::string description;
   std::vector<FieldSpec> fields;  // without "kind", which the registry adds
+  // What the fields alone cannot see (a field's default that depends on another, a PReLU's
+  // width against the layers): gets the resolved spec and returns it completed, or throws
+  // FieldError with a path under "model". Empty: nothing to check.
+  std::function<nlohmann::json(nlohmann::json spec)> check = {};
 };
 
 // Adds a model kind; throws Error when the kind is taken.
 void register_model(const std::string& kind, ModelFactory factory,
                     const std::string& description, std::vector<FieldSpec> fields = {});
+void register_model(const std::string& kind, ModelFactory factory, ModelInfo info);
 
 // The model spec ({"kind": ..., fields}) checked against its kind's fields, defaults filled
 // in; throws FieldError with a path under "model".

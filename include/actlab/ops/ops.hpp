@@ -73,11 +73,4 @@ Tensor log_sigmoid(const Tensor& x);  // -softplus(-x)
 Tensor softmax(const Tensor& x, int64_t dim = -1, float temperature = 1.f);
 Tensor log_softmax(const Tensor& x, int64_t dim = -1, float temperature = 1.f);
 
-// act(gate) * up in one pass (and one pass backward), the core of gated feed-forward blocks:
-// activation "sigmoid" (GLU), "relu" (ReGLU), "gelu" (GeGLU), "gelu_tanh" or "silu"/"swish"
-// (SwiGLU). gate and up must have the same shape.
-Tensor gated_activation(const Tensor& gate, const Tensor& up, const std::string& activation);
-// The activations gated_activation takes.
-const std::vector<std::string>& gate_activation_names();
-
 }  // namespace actlab

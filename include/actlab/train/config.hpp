@@ -16,7 +16,9 @@
 namespace actlab {
 
 struct ModelConfig {
-  std::string kind;             // "mlp" or "ffn"
+  std::string kind;             // a registered model kind: "mlp", "ffn", "sequential", ...
+  nlohmann::json spec;          // the resolved model spec, which nn::make_model builds
+  // The fields the built-in kinds share, where the kind has them:
   std::vector<int64_t> hidden;  // mlp: hidden widths
   nlohmann::json activation;    // a name or {"name": ..., parameters}
   nn::init::Scheme init;
