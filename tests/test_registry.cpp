@@ -397,20 +397,33 @@ TEST_CASE("sequential config errors name the layer, the field and what was expec
                     fmt::join(nn::model_kinds(), ", ")));
 }
 
+TEST_CASE("--set and sweeps address a layer by its index", "[registry][config]") {
+  json doc = doc_with(sequential({{{"type", "linear"}, {"out", 4}}, "relu"}));
+  apply_override(doc, "model.layers.0.out=9");
+  apply_override(doc, "model.layers.1=gelu");
+  CHECK(doc["model"]["layers"] == json{{{"type", "linear"}, {"out", 9}}, "gelu"});
+  CHECK_THROWS_WITH(apply_override(doc, "model.layers.2.out=3"),
+                    "--set model.layers.2.out=3: model.layers is not an object or a list holding "
+                    "item 2");
+  CHECK_THROWS_WITH(apply_override(doc, "model.layers.x=3"),
+                    "--set model.layers.x=3: model.layers is not an object or a list holding "
+                    "item x");
+}
+
 TEST_CASE("a layer that does not fit is refused by the command line, nothing written",
           "[registry][cli][errors]") {
-  using namespace cli_runner;
-  TempDir dir;
-  const fs::path config = fs::temp_directory_path() / ("actlab_registry_" + std::to_string(::getpid()) + ".json");
+  cli_runner::TempDir dir;
+  const std::filesystem::path config = std::filesystem::temp_directory_path() / ("actlab_registry_" + std::to_string(::getpid()) + ".json");
   std::ofstream(config) << doc_with(sequential({{{"type", "linear"}, {"out", 8}},
                                                 {{"type", "prelu"}, {"num_parameters", 3}}}))
                                .dump();
-  const Result r = actlab("train " + config.string() + " --out " + dir.path.string());
-  fs::remove(config);
+  const cli_runner::Result r =
+      cli_runner::actlab("train " + config.string() + " --out " + dir.path.string());
+  std::filesystem::remove(config);
   CHECK(r.status == 2);
   CHECK(r.err ==
         "config error at /model/layers/1/num_parameters: expected 1 or the width of its input "
         "(8), found 3\n");
   CHECK(r.out.empty());
-  CHECK_FALSE(fs::exists(dir.path));
+  CHECK_FALSE(std::filesystem::exists(dir.path));
 }

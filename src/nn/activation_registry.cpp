@@ -14,6 +14,7 @@
 #include "actlab/detail/suggest.hpp"
 #include "actlab/nn/activation.hpp"
 #include "actlab/nn/formula.hpp"
+#include "actlab/nn/registry.hpp"
 #include "kernels/activations.hpp"
 #include "ops/gated.hpp"
 
@@ -289,6 +290,10 @@ void add_entry(Entry entry) {
   if (entry.name.empty()) throw Error("register_activation: the name is empty");
   if (!entry.factory)
     throw Error(fmt::format("register_activation: \"{}\" has no factory", entry.name));
+  // Activations are layer types too (nn/registry.hpp), so a name must not be one already.
+  const std::vector<std::string> types = layer_types();
+  if (std::find(types.begin(), types.end(), entry.name) != types.end())
+    throw Error(fmt::format("register_activation: \"{}\" is already registered", entry.name));
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   const std::vector<std::string> names = names_locked(r);

@@ -70,12 +70,6 @@ void add(Table<Entry>& table, Entry entry, const char* what, bool taken) {
   table.entries.push_back(std::move(entry));
 }
 
-std::vector<std::string> field_names(const std::vector<FieldSpec>& fields) {
-  std::vector<std::string> names;
-  for (const FieldSpec& f : fields) names.push_back(detail::field_name(f));
-  return names;
-}
-
 // ---- layer specs -----------------------------------------------------------------------------
 
 // A layer spec taken apart: its type, and its fields without "type".

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "actlab/detail/suggest.hpp"
+#include "actlab/nn/activation.hpp"
 #include "actlab/nn/registry.hpp"
 #include "actlab/train/data.hpp"
 
@@ -284,10 +285,14 @@ void set_field(json& doc, const std::string& dotted_path, json value) {
     if (part.empty())
       throw FieldError({}, fmt::format("empty name in the path \"{}\"", dotted_path));
     if (node->is_null()) *node = json::object();  // a section the file leaves out
-    if (!node->is_object())
-      throw FieldError({}, fmt::format("{} is not an object", fmt::join(walked, ".")));
+    // A list's element by its index ("model.layers.2.out"): only one that exists.
+    const bool index = node->is_array() && part.find_first_not_of("0123456789") == std::string::npos &&
+                       part.size() < 6 && std::stoul(part) < node->size();
+    if (!node->is_object() && !index)
+      throw FieldError({}, fmt::format("{} is not an object{}", fmt::join(walked, "."),
+                                       node->is_array() ? fmt::format(" or a list holding item {}", part) : ""));
     walked.push_back(part);
-    node = &(*node)[part];
+    node = index ? &(*node)[std::stoul(part)] : &(*node)[part];
   }
   *node = std::move(value);
 }

@@ -86,8 +86,9 @@ nlohmann::json read_json_file(const std::string& path, const std::string& what);
 // Reads a config file, applies `--set path=value` overrides in order, and checks it.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
-// Sets the field at a dotted path ("model.activation") to `value`, creating objects on the way;
-// throws FieldError when the path runs through something that is not an object.
+// Sets the field at a dotted path ("model.activation", "model.layers.2.out") to `value`,
+// creating objects on the way; a number steps into an existing list item. Throws FieldError
+// when the path runs through something that is neither an object nor such a list.
 void set_field(nlohmann::json& doc, const std::string& dotted_path, nlohmann::json value);
 
 // Applies one override "a.b.c=value" (value parsed as JSON when it is valid JSON, else taken
