@@ -397,7 +397,7 @@ TEST_CASE("sequential config errors name the layer, the field and what was expec
                     fmt::join(nn::model_kinds(), ", ")));
 }
 
-TEST_CASE("--set and sweeps address a layer by its index", "[registry][config]") {
+TEST_CASE("set_field, --set and sweeps address a layer by its index", "[registry][config]") {
   json doc = doc_with(sequential({{{"type", "linear"}, {"out", 4}}, "relu"}));
   apply_override(doc, "model.layers.0.out=9");
   apply_override(doc, "model.layers.1=gelu");
