@@ -502,8 +502,8 @@ TEST_CASE("bad arguments throw Errors that name the op and the shapes", "[activa
                     "gated_activation: gate of shape [2, 3] and up of shape [2, 4] must have the "
                     "same shape");
   CHECK_THROWS_WITH(gated_activation(x, x, "tanh"),
-                    "gated_activation: unknown activation \"tanh\"; expected one of sigmoid, "
-                    "relu, gelu, gelu_tanh, silu, swish");
+                    "gated_activation: unknown activation \"tanh\"; expected one of relu, "
+                    "gelu, gelu_tanh, silu, swish, sigmoid");
 }
 
 TEST_CASE("softmax of a 0-dim tensor is 1, and empty tensors pass through", "[activations]") {

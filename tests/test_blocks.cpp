@@ -81,8 +81,8 @@ TEST_CASE("gated kinds name their gate activation", "[blocks]") {
   CHECK(nn::GatedFeedForward(4, 8).gate_activation() == "silu");
   CHECK_THROWS_WITH(nn::GatedFeedForward(4, 8, "tanh"),
                     "GatedFeedForward: unknown gate activation \"tanh\"; expected one of "
-                    "sigmoid, relu, gelu, gelu_tanh, silu, swish or a kind: glu, reglu, geglu, "
-                    "swiglu");
+                    "relu, gelu, gelu_tanh, silu, swish, sigmoid or a kind: reglu, geglu, "
+                    "swiglu, glu");
   CHECK_THROWS_WITH(nn::FeedForward(4, 8, "gleu"), Contains("did you mean \"gelu\""));
 }
 

@@ -16,12 +16,18 @@ namespace actlab {
 namespace {
 
 
-// "mlp [32, 32] relu", "ffn gated 2 x (64 -> 256) swiglu"
+// "mlp [32, 32] relu", "ffn gated 2 x (64 -> 256) swiglu", "sequential [linear, gelu, ...]";
+// another kind by its name.
 std::string model_summary(const ModelConfig& m) {
   const std::string act =
       m.activation.is_string() ? m.activation.get<std::string>() : m.activation.dump();
   if (m.kind == "mlp") return fmt::format("mlp [{}] {}", fmt::join(m.hidden, ", "), act);
-  return fmt::format("ffn {} {} x ({} -> {}) {}", m.block, m.blocks, m.d_model, m.d_ff, act);
+  if (m.kind == "ffn")
+    return fmt::format("ffn {} {} x ({} -> {}) {}", m.block, m.blocks, m.d_model, m.d_ff, act);
+  std::vector<std::string> types;
+  for (const auto& layer : m.spec.value("layers", nlohmann::json::array()))
+    types.push_back(layer.value("type", layer.contains("formula") ? "formula" : "?"));
+  return types.empty() ? m.kind : fmt::format("{} [{}]", m.kind, fmt::join(types, ", "));
 }
 
 double norm_of(const std::vector<GradNorm>& norms, const std::vector<std::string>& names) {

@@ -7,6 +7,8 @@
 
 #include <cmath>
 
+#include "actlab/nn/activation.hpp"
+
 namespace actlab {
 namespace {
 
@@ -61,7 +63,8 @@ void layer_findings(const LayerStats& s, std::vector<Finding>& out) {
 
 bool has_squashing_layer(const Diagnosis& d) {
   for (const LayerDiagnosis& l : d.layers)
-    if (l.stats.activation == "sigmoid" || l.stats.activation == "tanh") return true;
+    if (nn::is_activation(l.stats.activation) && nn::activation_info(l.stats.activation).saturated)
+      return true;
   return false;
 }
 

@@ -242,7 +242,9 @@ std::vector<std::string> vanishing_init_names() {
 }
 
 std::string vanishing_default_init(const std::string& activation) {
-  return activation == "sigmoid" || activation == "tanh" ? "xavier_normal" : "kaiming_normal";
+  // Squashing activations (those with flat tails) take Glorot's init, the rest He's.
+  const bool squashing = nn::is_activation(activation) && nn::activation_info(activation).saturated;
+  return squashing ? "xavier_normal" : "kaiming_normal";
 }
 
 std::string verdict_for(double first_over_last) {

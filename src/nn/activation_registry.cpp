@@ -5,13 +5,18 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <mutex>
 #include <utility>
 
+#include "actlab/detail/fields.hpp"
 #include "actlab/detail/suggest.hpp"
 #include "actlab/nn/activation.hpp"
 #include "actlab/nn/formula.hpp"
+#include "actlab/nn/registry.hpp"
+#include "kernels/activations.hpp"
+#include "ops/gated.hpp"
 
 namespace actlab::nn {
 namespace {
@@ -30,6 +35,8 @@ struct Entry {
 };
 
 const FieldPath kRoot{"activation"};
+// What the statistics call an activation written as a formula, which has no name.
+const char* const kFormulaLabel = "custom";
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 NumberField real(std::string name, double fallback, std::string help) {
@@ -48,24 +55,46 @@ ActivationFactory plain() {
   return [](const json&) { return std::make_unique<M>(); };
 }
 
+// The recommended init gains (torch.nn.init.calculate_gain's values). PyTorch has none for the
+// smooth ReLU-like activations; they take relu's, as they pass about half their input's second
+// moment, as ReLU does.
+float relu_gain(const json&) { return std::sqrt(2.f); }
+float unit_gain(const json&) { return 1.f; }
+
+// The flat tails of the squashing activations, where the derivative all but vanishes.
+bool sigmoid_saturated(float y) { return y < 0.01f || y > 0.99f; }
+bool tanh_saturated(float y) { return std::abs(y) > 0.99f; }
+
+// The fused gate kernel of an activation whose functor is Act.
+template <class Act>
+GateKernel gate_kernel() {
+  return [](const Tensor& gate, const Tensor& up) { return ops::gated_activation(gate, up, Act{}); };
+}
+
 std::vector<Entry> builtin_activations() {
   return {
       {"identity",
        plain<Identity>(),
        {"the identity: no non-linearity", "x", "(-inf, inf)",
         "regression outputs (unconstrained range); a stack of linear layers without it "
-        "collapses to one"}},
+        "collapses to one", {}, {}, unit_gain}},
       {"relu",
        plain<ReLU>(),
        {"rectified linear unit", "max(0, x)", "[0, inf)",
-        "hidden layers of MLPs and CNNs: fast, works well; watch for dead units"}},
+        "hidden layers of MLPs and CNNs: fast, works well; watch for dead units", {}, {},
+        relu_gain, {}, gate_kernel<kernels::Relu>(), "reglu"}},
       {"leaky_relu",
        [](const json& s) { return std::make_unique<LeakyReLU>(number(s, "negative_slope")); },
        {"ReLU with a small slope below 0, so that no unit dies",
         "x if x > 0 else negative_slope * x (negative_slope = 0.01)",
         "(-inf, inf)",
         "hidden layers where ReLUs die (units stuck at 0)",
-        {real("negative_slope", 0.01, "slope for x < 0")}}},
+        {real("negative_slope", 0.01, "slope for x < 0")},
+        {},
+        [](const json& s) {
+          const float slope = number(s, "negative_slope");
+          return std::sqrt(2.f / (1.f + slope * slope));
+        }}},
       {"prelu",
        [](const json& s) {
          return std::make_unique<PReLU>(s.at("num_parameters").get<int64_t>(), number(s, "init"));
@@ -76,26 +105,33 @@ std::vector<Entry> builtin_activations() {
         "hidden layers, as leaky_relu, when the slope should be learned",
         {NumberField{"num_parameters", true, 1.0, 1.0, kInf, false, false,
                      "learned slopes: 1 shared, or one per channel (dim 1 of the input)"},
-         real("init", 0.25, "initial slope")}}},
+         real("init", 0.25, "initial slope")},
+        {},
+        relu_gain}},
       {"elu",
        [](const json& s) { return std::make_unique<ELU>(number(s, "alpha")); },
        {"exponential linear unit: a smooth negative part",
         "x if x > 0 else alpha * (e^x - 1) (alpha = 1)",
         "(-alpha, inf)",
         "hidden layers: no dead units, mean activation nearer 0",
-        {real("alpha", 1.0, "scale of the negative part, which tends to -alpha")}}},
+        {real("alpha", 1.0, "scale of the negative part, which tends to -alpha")},
+        {},
+        relu_gain}},
       {"selu",
        plain<SELU>(),
        {"scaled ELU, self-normalising with LeCun-normal init",
         "1.0507 * (x if x > 0 else 1.6733 * (e^x - 1))", "(-1.7581, inf)",
-        "deep plain MLPs (self-normalising networks)"}},
+        "deep plain MLPs (self-normalising networks)", {}, {},
+        [](const json&) { return 0.75f; }}},
       {"celu",
        [](const json& s) { return std::make_unique<CELU>(number(s, "alpha")); },
        {"continuously differentiable ELU",
         "x if x > 0 else alpha * (e^(x / alpha) - 1) (alpha = 1)",
         "(-alpha, inf)",
         "as elu, with a slope continuous at 0 for any alpha",
-        {positive("alpha", 1.0, "scale of the negative part, which tends to -alpha")}}},
+        {positive("alpha", 1.0, "scale of the negative part, which tends to -alpha")},
+        {},
+        relu_gain}},
       {"gelu",
        [](const json& s) { return std::make_unique<GELU>(s.at("approximate").get<std::string>()); },
        {"Gaussian error linear unit: a smooth ReLU",
@@ -105,23 +141,31 @@ std::vector<Entry> builtin_activations() {
         {ChoiceField{"approximate",
                      {"none", "tanh"},
                      "none",
-                     "none: exact (erf); tanh: the tanh approximation"}}}},
+                     "none: exact (erf); tanh: the tanh approximation"}},
+        {},
+        relu_gain,
+        {},
+        gate_kernel<kernels::Gelu>(),
+        "geglu"}},
       {"gelu_tanh",
        [](const json&) { return std::make_unique<GELU>("tanh"); },
        {"GELU's tanh approximation", "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
-        "[-0.17, inf)", "transformer FFNs of models trained with it (GPT-2)"}},
+        "[-0.17, inf)", "transformer FFNs of models trained with it (GPT-2)", {}, {}, relu_gain,
+        {}, gate_kernel<kernels::GeluTanh>()}},
       {"silu",
        plain<SiLU>(),
        {"sigmoid-weighted linear unit, also called swish", "x * sigmoid(x)", "[-0.28, inf)",
-        "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)"}},
+        "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)", {}, {}, relu_gain, {},
+        gate_kernel<kernels::Silu>(), "swiglu"}},
       {"swish",
        plain<SiLU>(),
        {"silu under its other name", "x * sigmoid(x)", "[-0.28, inf)",
-        "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)", {}, "silu"}},
+        "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)", {}, "silu", relu_gain,
+        {}, gate_kernel<kernels::Silu>()}},
       {"mish",
        plain<Mish>(),
        {"self-regularised smooth ReLU", "x * tanh(softplus(x))", "[-0.31, inf)",
-        "hidden layers, as silu"}},
+        "hidden layers, as silu", {}, {}, relu_gain}},
       {"softplus",
        [](const json& s) {
          return std::make_unique<Softplus>(number(s, "beta"), number(s, "threshold"));
@@ -132,20 +176,24 @@ std::vector<Entry> builtin_activations() {
         "(0, inf)",
         "outputs that must be positive (scales, rates, variances)",
         {positive("beta", 1.0, "sharpness: larger is closer to ReLU"),
-         real("threshold", 20.0, "above beta x = threshold, softplus is x")}}},
+         real("threshold", 20.0, "above beta x = threshold, softplus is x")},
+        {},
+        relu_gain}},
       {"sigmoid",
        plain<Sigmoid>(),
        {"logistic function", "1 / (1 + e^-x)", "(0, 1)",
         "binary outputs (probabilities) and gates (LSTM/GRU, GLU); saturates, so its "
-        "gradients vanish across depth"}},
+        "gradients vanish across depth",
+        {}, {}, unit_gain, sigmoid_saturated, gate_kernel<kernels::Sigmoid>(), "glu"}},
       {"tanh",
        plain<Tanh>(),
        {"hyperbolic tangent", "(e^x - e^-x) / (e^x + e^-x)", "(-1, 1)",
-        "recurrent states; zero-centred, but saturates as sigmoid does"}},
+        "recurrent states; zero-centred, but saturates as sigmoid does", {}, {},
+        [](const json&) { return 5.f / 3.f; }, tanh_saturated}},
       {"hardswish",
        plain<Hardswish>(),
        {"piecewise swish without exponentials (MobileNetV3)", "x * min(max(x + 3, 0), 6) / 6",
-        "[-0.375, inf)", "mobile CNNs: silu's shape at the cost of a ReLU"}},
+        "[-0.375, inf)", "mobile CNNs: silu's shape at the cost of a ReLU", {}, {}, relu_gain}},
   };
 }
 
@@ -242,6 +290,10 @@ void add_entry(Entry entry) {
   if (entry.name.empty()) throw Error("register_activation: the name is empty");
   if (!entry.factory)
     throw Error(fmt::format("register_activation: \"{}\" has no factory", entry.name));
+  // Activations are layer types too (nn/registry.hpp), so a name must not be one already.
+  const std::vector<std::string> types = layer_types();
+  if (std::find(types.begin(), types.end(), entry.name) != types.end())
+    throw Error(fmt::format("register_activation: \"{}\" is already registered", entry.name));
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   const std::vector<std::string> names = names_locked(r);
@@ -254,11 +306,16 @@ void add_entry(Entry entry) {
 }  // namespace
 
 std::unique_ptr<Module> make_activation(const json& spec) {
-  if (is_formula_spec(spec)) return make_formula_activation(spec);
+  if (is_formula_spec(spec)) {
+    std::unique_ptr<Module> module = make_formula_activation(spec);
+    module->mark_activation({kFormulaLabel});
+    return module;
+  }
   auto [entry, resolved] = resolve(spec);
   std::unique_ptr<Module> module = entry.factory(resolved);
   if (!module)
     throw Error(fmt::format("make_activation: the factory of \"{}\" made no module", entry.name));
+  module->mark_activation({entry.name});
   return module;
 }
 
@@ -273,6 +330,18 @@ void register_activation(const std::string& name, ActivationFactory factory,
 
 void register_activation(const std::string& name, ActivationFactory factory, ActivationInfo info) {
   add_entry({name, std::move(factory), std::move(info), true});
+}
+
+std::optional<float> activation_gain(const json& spec) {
+  if (is_formula_spec(spec)) return std::nullopt;
+  auto [entry, resolved] = resolve(spec);
+  if (!entry.info.gain) return std::nullopt;
+  return entry.info.gain(resolved);
+}
+
+bool is_activation(const std::string& name) {
+  const std::vector<std::string> names = activation_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 std::vector<std::string> activation_names() {
@@ -293,4 +362,45 @@ json activation_schema(const std::string& name) {
   return schema;
 }
 
+std::vector<std::string> gate_activation_names() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<std::string> names;
+  for (const Entry& e : r.entries)
+    if (e.info.gate) names.push_back(e.name);
+  return names;
+}
+
+std::string gate_activation_for(const std::string& kind_or_activation) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  for (const Entry& e : r.entries)
+    if (e.info.gate && !e.info.gated_kind.empty() && e.info.gated_kind == kind_or_activation)
+      return e.name;
+    else if (e.name == kind_or_activation && !e.info.alias_of.empty())
+      return e.info.alias_of;
+  return kind_or_activation;
+}
+
+std::vector<std::string> gated_kind_names() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<std::string> kinds;
+  for (const Entry& e : r.entries)
+    if (e.info.gate && !e.info.gated_kind.empty()) kinds.push_back(e.info.gated_kind);
+  return kinds;
+}
+
 }  // namespace actlab::nn
+
+namespace actlab {
+
+Tensor gated_activation(const Tensor& gate, const Tensor& up, const std::string& activation) {
+  const std::vector<std::string> known = nn::gate_activation_names();
+  if (std::find(known.begin(), known.end(), activation) == known.end())
+    throw Error(fmt::format("gated_activation: unknown activation \"{}\"; expected one of {}",
+                            activation, fmt::join(known, ", ")));
+  return nn::activation_info(activation).gate(gate, up);
+}
+
+}  // namespace actlab

@@ -27,14 +27,6 @@ std::string FeedForward::describe() const {
                      up.out_features(), act->describe());
 }
 
-std::string gate_activation_for(const std::string& kind) {
-  if (kind == "glu") return "sigmoid";
-  if (kind == "reglu") return "relu";
-  if (kind == "geglu") return "gelu";
-  if (kind == "swiglu" || kind == "swish") return "silu";
-  return kind;
-}
-
 GatedFeedForward::GatedFeedForward(int64_t d_model, int64_t d_ff, std::string gate_activation,
                                    bool bias, Generator& gen)
     : gate(d_model, d_ff, bias, gen),
@@ -42,13 +34,15 @@ GatedFeedForward::GatedFeedForward(int64_t d_model, int64_t d_ff, std::string ga
       down(d_ff, d_model, bias, gen),
       gate_activation_(gate_activation_for(gate_activation)) {
   check_gate_activation(gate_activation);
+  gate_kernel_ = activation_info(gate_activation_).gate;
   register_module("gate", &gate);
   register_module("up", &up);
   register_module("down", &down);
+  down.mark_activation({std::move(gate_activation), true});
 }
 
 Tensor GatedFeedForward::forward(const Tensor& x) {
-  return down(gated_activation(gate(x), up(x), gate_activation_));
+  return down(gate_kernel_(gate(x), up(x)));
 }
 
 std::string GatedFeedForward::describe() const {
@@ -57,11 +51,12 @@ std::string GatedFeedForward::describe() const {
 }
 
 void check_gate_activation(const std::string& kind_or_activation) {
-  const auto& known = gate_activation_names();
+  const std::vector<std::string> known = gate_activation_names();
   if (std::find(known.begin(), known.end(), gate_activation_for(kind_or_activation)) == known.end())
     throw Error(fmt::format("GatedFeedForward: unknown gate activation {}; expected one of "
-                            "{} or a kind: glu, reglu, geglu, swiglu",
-                            detail::quoted_excerpt(kind_or_activation), fmt::join(known, ", ")));
+                            "{} or a kind: {}",
+                            detail::quoted_excerpt(kind_or_activation), fmt::join(known, ", "),
+                            fmt::join(gated_kind_names(), ", ")));
 }
 
 int64_t matched_gated_d_ff(int64_t d_ff) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "actlab/nn/activation.hpp"
 #include "actlab/nn/init.hpp"
 #include "actlab/ops/ops.hpp"
 
@@ -31,16 +32,20 @@ std::string Linear::describe() const {
 namespace init {
 
 float calculate_gain(const std::string& nonlinearity, float param) {
-  if (nonlinearity == "linear" || nonlinearity == "identity" || nonlinearity == "sigmoid")
-    return 1.f;
-  if (nonlinearity == "tanh") return 5.f / 3.f;
-  if (nonlinearity == "selu") return 0.75f;
-  if (nonlinearity == "leaky_relu") return std::sqrt(2.f / (1.f + param * param));
-  for (const char* relu_like : {"relu", "gelu", "gelu_tanh", "silu", "swish", "mish", "elu",
-                                "celu", "softplus", "hardswish", "prelu"})
-    if (nonlinearity == relu_like) return std::sqrt(2.f);
-  throw Error(fmt::format("calculate_gain: no gain is known for nonlinearity '{}'",
-                          nonlinearity));
+  if (nonlinearity == "linear") return 1.f;
+  std::optional<float> gain;
+  if (is_activation(nonlinearity)) {
+    // PyTorch's param is leaky_relu's slope: here, the activation's first parameter.
+    nlohmann::json spec = resolve_activation(nonlinearity);
+    const std::vector<FieldSpec> fields = activation_info(nonlinearity).fields;
+    if (!fields.empty() && std::holds_alternative<NumberField>(fields.front()))
+      spec[std::get<NumberField>(fields.front()).name] = param;
+    gain = activation_gain(spec);
+  }
+  if (!gain)
+    throw Error(fmt::format("calculate_gain: no gain is known for nonlinearity '{}'",
+                            nonlinearity));
+  return *gain;
 }
 
 namespace {
@@ -78,7 +83,8 @@ void apply(Linear& layer, const Scheme& scheme, Generator& gen) {
   const bool uses_gain = kaiming || scheme.name.starts_with("xavier");
   const std::string nonlinearity =
       !scheme.nonlinearity.empty() ? scheme.nonlinearity : kaiming ? "relu" : "linear";
-  const float gain = uses_gain ? calculate_gain(nonlinearity, scheme.param) : 1.f;
+  const float gain =
+      !uses_gain ? 1.f : scheme.gain ? *scheme.gain : calculate_gain(nonlinearity, scheme.param);
   const float default_bound = 1.f / std::sqrt(static_cast<float>(fan_in(w)));
   if (scheme.name == "pytorch_default") uniform_(w, default_bound, gen);
   else if (scheme.name == "xavier_uniform") xavier_uniform_(w, gain, gen);

@@ -1,43 +1,18 @@
-// The MLP builder.
+// The MLP builder: the layers an mlp config expands to, made by the layer registry.
 #include "actlab/nn/mlp.hpp"
 
-#include <fmt/format.h>
-
-#include "actlab/nn/activation.hpp"
 #include "actlab/nn/linear.hpp"
+#include "actlab/nn/registry.hpp"
 
 namespace actlab::nn {
-namespace {
-
-std::string activation_name(const nlohmann::json& spec) {
-  return spec.is_string() ? spec.get<std::string>() : spec.value("name", std::string());
-}
-
-}  // namespace
 
 MLP::MLP(int64_t in, const std::vector<int64_t>& hidden, int64_t out,
          const nlohmann::json& activation, init::Scheme scheme, float dropout, Generator& gen) {
-  init::Scheme hidden_scheme = scheme;
-  const std::string name = activation_name(activation);
-  if (scheme.nonlinearity.empty() && !name.empty()) {
-    hidden_scheme.nonlinearity = name;
-    if (activation.is_object()) hidden_scheme.param = activation.value("negative_slope", 0.01f);
-  }
-  int64_t width = in;
-  for (int64_t h : hidden) {
-    std::shared_ptr<Module> act = make_activation(activation);  // checks the spec first
-    Linear& layer = emplace_back<Linear>(width, h, true, gen);
-    init::apply(layer, hidden_scheme, gen);
-    linears_.push_back(&layer);
-    push_back(std::move(act));
-    if (dropout > 0.f) emplace_back<Dropout>(dropout, gen);
-    width = h;
-  }
-  init::Scheme output_scheme = scheme;
-  output_scheme.nonlinearity = "linear";
-  Linear& head = emplace_back<Linear>(width, out, true, gen);
-  init::apply(head, output_scheme, gen);
-  linears_.push_back(&head);
+  const BuildContext context{gen, std::move(scheme)};
+  const int64_t width = append_layers(*this, mlp_layers(hidden, activation, dropout), in, context);
+  append_layers(*this, nlohmann::json::array({{{"type", "linear"}, {"out", out}}}), width, context);
+  for (auto& [name, module] : named_children())
+    if (auto* linear = dynamic_cast<Linear*>(module)) linears_.push_back(linear);
 }
 
 std::string MLP::describe() const { return describe_as("MLP"); }

@@ -10,10 +10,19 @@
 
 namespace actlab {
 
+namespace {
+thread_local Generator* scoped_generator = nullptr;  // set by DefaultGeneratorScope
+}  // namespace
+
 Generator& default_generator() {
   thread_local Generator gen(0);
-  return gen;
+  return scoped_generator != nullptr ? *scoped_generator : gen;
 }
+
+detail::DefaultGeneratorScope::DefaultGeneratorScope(Generator& gen) : previous_(scoped_generator) {
+  scoped_generator = &gen;
+}
+detail::DefaultGeneratorScope::~DefaultGeneratorScope() { scoped_generator = previous_; }
 
 void manual_seed(uint64_t seed) { default_generator() = Generator(seed); }
 

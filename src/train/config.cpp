@@ -1,5 +1,6 @@
-// Config checking: one table of fields per section (and per model kind and optimiser), from
-// which both the checks and configs/schema.json are derived, so the two cannot drift apart.
+// Config checking: one table of fields per section and optimiser, and the model registry's
+// fields for each model kind, from which both the checks and configs/schema.json are derived,
+// so the two cannot drift apart.
 #include "actlab/train/config.hpp"
 
 #include <fmt/format.h>
@@ -8,7 +9,7 @@
 
 #include "actlab/detail/suggest.hpp"
 #include "actlab/nn/activation.hpp"
-#include "actlab/nn/ffn.hpp"
+#include "actlab/nn/registry.hpp"
 #include "actlab/train/data.hpp"
 
 namespace actlab {
@@ -22,60 +23,12 @@ using detail::FieldPath;
 using detail::NumberField;
 using nlohmann::json;
 
-constexpr int64_t kMaxWidth = 4096;  // the widest layer a config may ask for
-constexpr int64_t kMaxDepth = 64;    // the most hidden layers or blocks
-
 NumberField integer(std::string name, double fallback, double lo, double hi, std::string help) {
   return {std::move(name), true, fallback, lo, hi, false, false, std::move(help)};
 }
 NumberField real(std::string name, double fallback, double lo, double hi, std::string help,
                  bool lo_open = false, bool hi_open = false) {
   return {std::move(name), false, fallback, lo, hi, lo_open, hi_open, std::move(help)};
-}
-
-// ---- custom fields -------------------------------------------------------------------------
-
-// An activation spec: a registered name, or an object with "name" and its parameters.
-json check_activation(const json& value, const FieldPath& path) {
-  try {
-    nn::make_activation(value);
-  } catch (const FieldError& e) {
-    // make_activation's paths start at "activation"; keep what lies below it.
-    FieldPath full = path;
-    if (!e.path().empty()) full.insert(full.end(), e.path().begin() + 1, e.path().end());
-    throw FieldError(full, e.reason());
-  } catch (const Error& e) {
-    throw FieldError(path, e.what());
-  }
-  return value;
-}
-
-// A gated FFN's gate: a kind (glu, reglu, geglu, swiglu) or a gate activation name.
-json check_gate_activation(const json& value, const FieldPath& path) {
-  if (!value.is_string())
-    throw FieldError(path, fmt::format("expected a gated FFN kind (glu, reglu, geglu, swiglu), "
-                                       "found {}",
-                                       detail::found_text(value)));
-  try {
-    nn::check_gate_activation(value.get<std::string>());
-  } catch (const Error& e) {
-    throw FieldError(path, e.what());
-  }
-  return value;
-}
-
-// The widths as integers: each is read as any integer field is (16 and 16.0 alike).
-json check_hidden(const json& value, const FieldPath& path) {
-  const bool ok = value.is_array() && static_cast<int64_t>(value.size()) <= kMaxDepth;
-  if (!ok)
-    throw FieldError(path, fmt::format("expected a list of at most {} layer widths, found {}",
-                                       kMaxDepth, detail::found_text(value)));
-  json widths = json::array();
-  for (size_t i = 0; i < value.size(); ++i) {
-    const NumberField width = integer(std::to_string(i), 0, 1, kMaxWidth, "");
-    widths.push_back(detail::read_number(json{{width.name, value[i]}}, width, path));
-  }
-  return widths;
 }
 
 json nullable_schema(const NumberField& field) {
@@ -93,92 +46,7 @@ CustomField nullable(NumberField field) {
           }};
 }
 
-const std::vector<Field>& init_fields() {
-  static const std::vector<Field> fields = {
-      ChoiceField{"scheme",
-                  {std::begin(nn::init::kSchemeNames), std::end(nn::init::kSchemeNames)},
-                  "pytorch_default",
-                  "weight initialisation (pytorch_default is U(+-1/sqrt(fan_in)), not He init)"},
-      ChoiceField{"nonlinearity",
-                  {"", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu"},
-                  "",
-                  "the gain's nonlinearity; empty: the model's activation"},
-      real("std", 0.01, 0, 10, "standard deviation of the \"normal\" scheme", true),
-      nullable(real("bias", 0, -100, 100,
-                    "a constant every bias starts at (e.g. -5 starts ReLUs dead); null: the "
-                    "scheme's own")),
-  };
-  return fields;
-}
-
-// "kaiming_normal" or {"scheme": "normal", "std": 0.1}.
-json check_init(const json& value, const FieldPath& path) {
-  const json spec = value.is_string() ? json{{"scheme", value}} : value;
-  return detail::resolve_fields(spec, init_fields(), path, "init");
-}
-
 // ---- the tables ----------------------------------------------------------------------------
-
-CustomField activation_field(const char* fallback) {
-  return {"activation", fallback,
-          {{"description", "a name (relu, gelu, ...) or {\"name\": ..., parameters}"},
-           {"default", fallback}},
-          check_activation};
-}
-CustomField init_field() {
-  return {"init", "pytorch_default",
-          {{"description", "a scheme name, or {\"scheme\", \"nonlinearity\", \"std\", \"bias\"}"},
-           {"default", "pytorch_default"}},
-          check_init};
-}
-NumberField dropout_field() {
-  return real("dropout", 0, 0, 1, "dropout probability after each activation", false, true);
-}
-ChoiceField kind_field(const char* kind) {
-  return {"kind", {"mlp", "ffn"}, kind, "mlp: a stack of Linear + activation; ffn: residual FFN blocks"};
-}
-
-const std::vector<Field>& mlp_fields() {
-  static const std::vector<Field> fields = {
-      kind_field("mlp"),
-      CustomField{"hidden", json{64, 64},
-                  {{"type", "array"},
-                   {"items", {{"type", "integer"}, {"minimum", 1}, {"maximum", kMaxWidth}}},
-                   {"maxItems", kMaxDepth},
-                   {"default", {64, 64}},
-                   {"description", "hidden layer widths"}},
-                  check_hidden},
-      activation_field("relu"),
-      init_field(),
-      dropout_field(),
-  };
-  return fields;
-}
-
-const std::vector<Field>& ffn_fields(bool gated) {
-  const auto table = [](bool is_gated) {
-    return std::vector<Field>{
-        kind_field("ffn"),
-        ChoiceField{"block", {"standard", "gated"}, "standard",
-                    "standard: down(act(up(x))); gated: down(act(gate(x)) * up(x))"},
-        integer("d_model", 64, 1, kMaxWidth, "width of the residual stream"),
-        integer("d_ff", 256, 1, kMaxWidth, "hidden width of each block"),
-        integer("blocks", 2, 1, kMaxDepth, "number of residual blocks"),
-        is_gated ? CustomField{"activation", "swiglu",
-                               {{"enum", {"glu", "reglu", "geglu", "swiglu", "sigmoid", "relu",
-                                          "gelu", "gelu_tanh", "silu", "swish"}},
-                                {"default", "swiglu"},
-                                {"description", "gated kind, or the activation on the gate"}},
-                               check_gate_activation}
-                 : activation_field("gelu"),
-        init_field(),
-        dropout_field(),
-    };
-  };
-  static const std::vector<Field> standard = table(false);
-  static const std::vector<Field> gated_table = table(true);
-  return gated ? gated_table : standard;
-}
 
 const std::vector<Field>& loss_fields() {
   static const std::vector<Field> fields = {
@@ -260,17 +128,6 @@ json section(const json& doc, const char* name) {
   return it == doc.end() ? json::object() : *it;
 }
 
-json resolve_model(const json& spec) {
-  const FieldPath path{"model"};
-  if (!spec.is_object())
-    throw FieldError(path, fmt::format("expected an object, found {}", detail::found_text(spec)));
-  const json kind = detail::resolve_fields(json{{"kind", spec.value("kind", json("mlp"))}},
-                                           {kind_field("mlp")}, path, "model");
-  if (kind["kind"] == "mlp") return detail::resolve_fields(spec, mlp_fields(), path, "model \"mlp\"");
-  const bool gated = spec.value("block", json("standard")) == "gated";
-  return detail::resolve_fields(spec, ffn_fields(gated), path, "model \"ffn\"");
-}
-
 json resolve_optimizer(const json& spec) {
   const FieldPath path{"optimizer"};
   const json name = spec.is_object() ? spec.value("name", json("adam")) : json("adam");
@@ -309,53 +166,25 @@ std::optional<float> as_optional(const json& v) {
   return v.is_null() ? std::nullopt : std::optional<float>(v.get<float>());
 }
 
+// The model's spec, and the fields the built-in kinds share where it has them.
 ModelConfig to_model(const json& m) {
   ModelConfig model;
   model.kind = m["kind"];
-  model.activation = m["activation"];
-  model.dropout = as_float(m["dropout"]);
-  model.init.name = m["init"]["scheme"];
-  model.init.nonlinearity = m["init"]["nonlinearity"];
-  model.init.std = as_float(m["init"]["std"]);
-  model.init.bias = as_optional(m["init"]["bias"]);
-  if (model.kind == "mlp") {
-    model.hidden = m["hidden"].get<std::vector<int64_t>>();
-  } else {
-    model.block = m["block"];
-    model.d_model = m["d_model"];
-    model.d_ff = m["d_ff"];
-    model.blocks = m["blocks"];
+  model.spec = m;
+  model.activation = m.value("activation", json());
+  model.dropout = m.value("dropout", 0.f);
+  if (m.contains("init")) {
+    model.init.name = m["init"]["scheme"];
+    model.init.nonlinearity = m["init"]["nonlinearity"];
+    model.init.std = as_float(m["init"]["std"]);
+    model.init.bias = as_optional(m["init"]["bias"]);
   }
+  model.hidden = m.value("hidden", std::vector<int64_t>{});
+  model.block = m.value("block", "");
+  model.d_model = m.value("d_model", int64_t{0});
+  model.d_ff = m.value("d_ff", int64_t{0});
+  model.blocks = m.value("blocks", int64_t{0});
   return model;
-}
-
-// What the field checks cannot see alone: a PReLU with one slope per channel must match every
-// width it is applied to, and a scheme with a gain needs a nonlinearity whose gain is known.
-void check_model_fits(const ModelConfig& m) {
-  const json& act = m.activation;
-  // A PReLU's slopes, or a formula's learned parameters, one per channel.
-  if (act.is_object() && (act.value("name", "") == "prelu" || act.contains("formula"))) {
-    const int64_t slopes = act.value("num_parameters", int64_t{1});
-    const std::vector<int64_t> widths = m.kind == "mlp" ? m.hidden : std::vector<int64_t>{m.d_ff};
-    for (int64_t width : widths)
-      if (slopes != 1 && slopes != width)
-        throw FieldError({"model", "activation", "num_parameters"},
-                         fmt::format("expected 1 or the width of every layer it follows ({}), "
-                                     "found {}",
-                                     width, slopes));
-  }
-  const bool uses_gain = m.init.name.starts_with("xavier") || m.init.name.starts_with("kaiming");
-  if (!uses_gain || !m.init.nonlinearity.empty() || m.block == "gated") return;
-  const std::string name =
-      act.is_string() ? act.get<std::string>() : act.value("name", act.value("formula", ""));
-  try {
-    nn::init::calculate_gain(name);
-  } catch (const Error&) {
-    throw FieldError({"model", "init", "nonlinearity"},
-                     fmt::format("{} needs a gain, and none is known for activation \"{}\"; set "
-                                 "init.nonlinearity (e.g. \"relu\" or \"linear\")",
-                                 m.init.name, name));
-  }
 }
 
 }  // namespace
@@ -375,14 +204,13 @@ Config parse_config(const json& doc) {
   } catch (const FieldError& e) {
     throw e.path().empty() || e.path().front() != "task" ? e.within("task") : e;
   }
-  resolved["model"] = resolve_model(section(doc, "model"));
+  resolved["model"] = nn::resolve_model(section(doc, "model"));
   resolved["loss"] = detail::resolve_fields(section(doc, "loss"), loss_fields(), {"loss"}, "loss");
   resolved["optimizer"] = resolve_optimizer(section(doc, "optimizer"));
   resolved["train"] = detail::resolve_fields(section(doc, "train"), train_fields(), {"train"}, "train");
   resolved["diagnostics"] = detail::resolve_fields(section(doc, "diagnostics"),
                                                    diagnostics_fields(), {"diagnostics"},
                                                    "diagnostics");
-  check_model_fits(to_model(resolved["model"]));
   const data::TaskKind kind = data::resolved_task_kind(resolved["task"]);
   resolved["loss"]["name"] = resolve_loss_name(resolved["loss"]["name"], kind);
   check_label_smoothing(resolved["loss"]);
@@ -434,10 +262,14 @@ void set_field(json& doc, const std::string& dotted_path, json value) {
     if (part.empty())
       throw FieldError({}, fmt::format("empty name in the path \"{}\"", dotted_path));
     if (node->is_null()) *node = json::object();  // a section the file leaves out
-    if (!node->is_object())
-      throw FieldError({}, fmt::format("{} is not an object", fmt::join(walked, ".")));
+    // A list's element by its index ("model.layers.2.out"): only one that exists.
+    const bool index = node->is_array() && part.find_first_not_of("0123456789") == std::string::npos &&
+                       part.size() < 6 && std::stoul(part) < node->size();
+    if (!node->is_object() && !index)
+      throw FieldError({}, fmt::format("{} is not an object{}", fmt::join(walked, "."),
+                                       node->is_array() ? fmt::format(" or a list holding item {}", part) : ""));
     walked.push_back(part);
-    node = &(*node)[part];
+    node = index ? &(*node)[std::stoul(part)] : &(*node)[part];
   }
   *node = std::move(value);
 }
@@ -467,12 +299,33 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   return parse_config(doc);
 }
 
+namespace {
+
+// A spec of every registered activation, and of every registered layer type: what the
+// config's "activation" and "layers" fields refer to ("#/$defs/activation", "#/$defs/layer").
+json activation_spec_schema() {
+  json specs = json::array({{{"enum", nn::activation_names()}}});
+  for (const std::string& name : nn::activation_names()) specs.push_back(nn::activation_schema(name));
+  specs.push_back({{"type", "object"},
+                   {"required", {"formula"}},
+                   {"description", "an activation written as a formula, with its parameters"}});
+  return {{"anyOf", specs}};
+}
+
+json layer_spec_schema() {
+  json specs = json::array({{{"enum", nn::layer_types()}}});
+  for (const std::string& type : nn::layer_types()) specs.push_back(nn::layer_schema(type));
+  specs.push_back({{"$ref", "#/$defs/activation"}});
+  return {{"anyOf", specs}};
+}
+
+}  // namespace
+
 json config_schema() {
   json tasks = json::array();
   for (const std::string& name : data::task_names()) tasks.push_back(data::task_schema(name));
-  json models = json::array({detail::fields_schema(mlp_fields()),
-                             detail::fields_schema(ffn_fields(false)),
-                             detail::fields_schema(ffn_fields(true))});
+  json models = json::array();
+  for (const std::string& kind : nn::model_kinds()) models.push_back(nn::model_schema(kind));
   json optimizers = json::array();
   for (const char* name : {"sgd", "adam", "adamw"})
     optimizers.push_back(detail::fields_schema(optimizer_fields(name)));
@@ -489,7 +342,8 @@ json config_schema() {
           {"type", "object"},
           {"required", {"task"}},
           {"properties", properties},
-          {"additionalProperties", false}};
+          {"additionalProperties", false},
+          {"$defs", {{"activation", activation_spec_schema()}, {"layer", layer_spec_schema()}}}};
 }
 
 std::string config_error_message(const FieldError& error) {

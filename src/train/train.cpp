@@ -5,104 +5,20 @@
 #include <fmt/ranges.h>
 
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <numbers>
 
 #include "actlab/core/anomaly.hpp"
 #include "actlab/core/autograd.hpp"
 #include "actlab/nn/activation.hpp"
-#include "actlab/nn/ffn.hpp"
-#include "actlab/nn/formula.hpp"
-#include "actlab/nn/linear.hpp"
-#include "actlab/nn/mlp.hpp"
+#include "actlab/nn/registry.hpp"
 #include "actlab/ops/loss.hpp"
 #include "actlab/ops/ops.hpp"
 #include "actlab/train/optim.hpp"
 
 namespace actlab {
 namespace {
-
-std::string activation_name(const nlohmann::json& spec) {
-  return spec.is_string() ? spec.get<std::string>() : spec.value("name", std::string("custom"));
-}
-
-// A stack of residual FFN blocks between an input and an output projection.
-class ResidualFFN : public nn::Module {
- public:
-  ResidualFFN(const ModelConfig& config, int64_t input_dim, int64_t output_dim, Generator& gen)
-      : in_(input_dim, config.d_model, true, gen),
-        out_(config.d_model, output_dim, true, gen),
-        dropout_(config.dropout),
-        dropout_gen_(gen.next_u32()) {
-    const bool gated = config.block == "gated";
-    const std::string act = activation_name(config.activation);
-    nn::init::Scheme linear_scheme = config.init;
-    if (linear_scheme.nonlinearity.empty()) linear_scheme.nonlinearity = "linear";
-    nn::init::Scheme hidden_scheme = config.init;
-    if (hidden_scheme.nonlinearity.empty())
-      hidden_scheme.nonlinearity = gated ? nn::gate_activation_for(act) : act;
-    register_generator("dropout_generator", &dropout_gen_);
-    register_module("in", &in_);
-    nn::init::apply(in_, linear_scheme, gen);
-    for (int64_t b = 0; b < config.blocks; ++b) {
-      if (gated) {
-        auto block = std::make_unique<nn::GatedFeedForward>(config.d_model, config.d_ff, act,
-                                                            false, gen);
-        nn::init::apply(block->gate, hidden_scheme, gen);
-        nn::init::apply(block->up, linear_scheme, gen);
-        nn::init::apply(block->down, linear_scheme, gen);
-        blocks_.push_back(std::move(block));
-      } else {
-        auto block = std::make_unique<nn::FeedForward>(config.d_model, config.d_ff,
-                                                       config.activation, true, gen);
-        nn::init::apply(block->up, hidden_scheme, gen);
-        nn::init::apply(block->down, linear_scheme, gen);
-        blocks_.push_back(std::move(block));
-      }
-      register_module(fmt::format("blocks.{}", b), blocks_.back().get());
-    }
-    register_module("out", &out_);
-    nn::init::apply(out_, linear_scheme, gen);
-  }
-
-  Tensor forward(const Tensor& x) override {
-    Tensor h = in_(x);
-    for (auto& block : blocks_) h = h + dropout((*block)(h), dropout_, is_training(), dropout_gen_);
-    return out_(h);
-  }
-
-  std::string describe() const override {
-    std::string out = fmt::format("ResidualFFN(\n  (in): {}", in_.describe());
-    for (size_t b = 0; b < blocks_.size(); ++b)
-      out += fmt::format("\n  (blocks.{}): {}", b, blocks_[b]->describe());
-    return out + fmt::format("\n  (out): {}\n)", out_.describe());
-  }
-
-  std::vector<ActivationSite> sites(const ModelConfig& config) {
-    std::vector<ActivationSite> sites;
-    const bool gated = config.block == "gated";
-    const std::string act = activation_name(config.activation);
-    for (size_t b = 0; b < blocks_.size(); ++b) {
-      if (gated) {
-        auto& block = static_cast<nn::GatedFeedForward&>(*blocks_[b]);
-        sites.push_back({fmt::format("block {}", b + 1), &block.down, true, act,
-                         {fmt::format("blocks.{}.gate.weight", b), fmt::format("blocks.{}.up.weight", b)}});
-      } else {
-        auto& block = static_cast<nn::FeedForward&>(*blocks_[b]);
-        sites.push_back({fmt::format("block {}", b + 1), block.act.get(), false, act,
-                         {fmt::format("blocks.{}.up.weight", b)}});
-      }
-    }
-    return sites;
-  }
-
- private:
-  nn::Linear in_;
-  std::vector<std::unique_ptr<nn::Module>> blocks_;
-  nn::Linear out_;
-  float dropout_;
-  Generator dropout_gen_;
-};
 
 double to_double(const Tensor& scalar) { return static_cast<double>(scalar.item()); }
 
@@ -141,7 +57,8 @@ std::string diverged_at(int64_t step, const std::string& why) {
   return fmt::format("step {}: the run diverged to NaN/Inf; {}", step, why);
 }
 
-// Per-column statistics of activations [N, units] (a 1-D tensor counts as one unit).
+// Per-column statistics of activations [N, units] (a 1-D tensor counts as one unit); outputs on
+// a flat tail are counted by the test of the activation's registry entry, if it has one.
 LayerStats stats_of(const Tensor& a, const std::string& activation) {
   LayerStats s;
   s.activation = activation;
@@ -150,10 +67,10 @@ LayerStats stats_of(const Tensor& a, const std::string& activation) {
   const int64_t units = a.dim() >= 2 ? a.size(-1) : 1;
   const int64_t rows = n / units;
   const float* v = a.data();
-  const bool sigmoid_like = activation == "sigmoid";
-  const bool tanh_like = activation == "tanh";
+  const std::function<bool(float)> saturated =
+      nn::is_activation(activation) ? nn::activation_info(activation).saturated : nullptr;
   double sum = 0, sum_sq = 0;
-  int64_t zeros = 0, saturated = 0;
+  int64_t zeros = 0, saturated_count = 0;
   std::vector<char> alive(static_cast<size_t>(units), 0);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t u = 0; u < units; ++u) {
@@ -164,8 +81,7 @@ LayerStats stats_of(const Tensor& a, const std::string& activation) {
         ++zeros;
       else
         alive[static_cast<size_t>(u)] = 1;
-      if ((sigmoid_like && (y < 0.01f || y > 0.99f)) || (tanh_like && std::abs(y) > 0.99f))
-        ++saturated;
+      if (saturated && saturated(y)) ++saturated_count;
     }
   s.mean = sum / static_cast<double>(n);
   s.std = std::sqrt(std::max(0.0, sum_sq / static_cast<double>(n) - s.mean * s.mean));
@@ -173,33 +89,81 @@ LayerStats stats_of(const Tensor& a, const std::string& activation) {
   int64_t dead = 0;
   for (char a_live : alive) dead += a_live == 0;
   s.dead_fraction = static_cast<double>(dead) / static_cast<double>(units);
-  s.saturated_fraction = static_cast<double>(saturated) / static_cast<double>(n);
+  s.saturated_fraction = static_cast<double>(saturated_count) / static_cast<double>(n);
   return s;
 }
 
 }  // namespace
 
+namespace {
+
+// The weights (parameter names ending in "weight") of `modules`, under `prefix`.
+std::vector<std::string> weights_of(const std::vector<std::pair<std::string, nn::Module*>>& modules,
+                                    const std::string& prefix) {
+  std::vector<std::string> names;
+  for (const auto& [name, module] : modules)
+    for (const auto& [parameter, tensor] : module->named_parameters())
+      if (parameter.ends_with("weight")) names.push_back(prefix + name + "." + parameter);
+  return names;
+}
+
+// A site and the layer of the model (its top-level child) it lies in: "" for a site that is
+// such a layer itself.
+struct FoundSite {
+  ActivationSite site;
+  std::string top;
+};
+
+// The marked modules below `parent`, depth first, each with the weights of the siblings that
+// come before it since the previous marked one: the layers that compute what it sees.
+void collect_sites(nn::Module& parent, const std::string& prefix, const std::string& top,
+                   std::vector<FoundSite>& found) {
+  std::vector<std::pair<std::string, nn::Module*>> feeding;
+  for (const auto& [name, child] : parent.named_children()) {
+    if (const auto& mark = child->activation_mark()) {
+      found.push_back({{"", child, mark->watch_input, mark->activation, weights_of(feeding, prefix)},
+                       top});
+      feeding.clear();
+      if (!mark->watch_input) continue;  // an activation's own parameters feed nothing
+    }
+    feeding.emplace_back(name, child);
+    collect_sites(*child, prefix + name + ".", top.empty() ? name : top, found);
+  }
+}
+
+}  // namespace
+
+std::vector<ActivationSite> find_activation_sites(nn::Module& net) {
+  std::vector<FoundSite> found;
+  collect_sites(net, "", "", found);
+  // A site that is a layer of the model is "layer k"; the sites inside one of its layers (a
+  // block) are "block k", or "block k.i" when that block holds several.
+  std::vector<ActivationSite> sites;
+  int64_t layers = 0, blocks = 0;
+  for (size_t i = 0; i < found.size();) {
+    if (found[i].top.empty()) {
+      found[i].site.name = fmt::format("layer {}", ++layers);
+      sites.push_back(std::move(found[i++].site));
+      continue;
+    }
+    size_t end = i;
+    while (end < found.size() && found[end].top == found[i].top) ++end;
+    ++blocks;
+    for (size_t k = i; k < end; ++k) {
+      found[k].site.name = end - i == 1 ? fmt::format("block {}", blocks)
+                                        : fmt::format("block {}.{}", blocks, k - i + 1);
+      sites.push_back(std::move(found[k].site));
+    }
+    i = end;
+  }
+  return sites;
+}
+
 Model build_model(const ModelConfig& config, int64_t input_dim, int64_t output_dim,
                   Generator& gen) {
   Model model;
-  if (config.kind == "mlp") {
-    auto mlp = std::make_unique<nn::MLP>(input_dim, config.hidden, output_dim, config.activation,
-                                         config.init, config.dropout, gen);
-    const std::string act = activation_name(config.activation);
-    std::string linear;  // the Linear that feeds the next activation
-    for (auto& [name, module] : mlp->named_children()) {
-      if (dynamic_cast<nn::Linear*>(module) != nullptr)
-        linear = name;
-      else if (dynamic_cast<nn::Dropout*>(module) == nullptr)
-        model.sites.push_back({fmt::format("layer {}", model.sites.size() + 1), module, false,
-                               act, {linear + ".weight"}});
-    }
-    model.net = std::move(mlp);
-  } else {
-    auto ffn = std::make_unique<ResidualFFN>(config, input_dim, output_dim, gen);
-    model.sites = ffn->sites(config);
-    model.net = std::move(ffn);
-  }
+  model.net = nn::make_model(config.spec, input_dim, output_dim, gen);
+  model.sites = find_activation_sites(*model.net);
   return model;
 }
 
@@ -246,13 +210,11 @@ Trainer::Trainer(Config config)
       detect_anomaly_(config_.train.detect_anomaly) {
   model_ = build_model(config_.model, dataset_.input_dim, output_dim_for(config_, dataset_), gen_);
   optimizer_ = make_optimizer(config_.optimizer, model_.net->parameters());
-  for (auto& [name, module] : model_.net->named_modules())
-    if (auto* prelu = dynamic_cast<nn::PReLU*>(module)) {
-      optimizer_->exclude_from_weight_decay(prelu->weight);
-    } else if (dynamic_cast<nn::FormulaActivation*>(module) != nullptr) {
-      // Decay would pull a formula's parameters (a Swish beta) to 0, as it would PReLU's.
-      for (const Tensor& p : module->parameters()) optimizer_->exclude_from_weight_decay(p);
-    }
+  // An activation's own parameters (PReLU's slopes, a formula's beta) get no weight decay,
+  // which would pull them to 0 (He et al. 2015 train PReLU without it).
+  for (const ActivationSite& site : model_.sites)
+    if (!site.watch_input)
+      for (const Tensor& p : site.module->parameters()) optimizer_->exclude_from_weight_decay(p);
 }
 
 Trainer::~Trainer() = default;

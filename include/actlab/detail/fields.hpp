@@ -4,52 +4,26 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <limits>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "actlab/core/tensor.hpp"
+#include "actlab/nn/fields.hpp"
 
 namespace actlab {
-
-// A bad field in a spec. The path is kept apart from the reason so that a caller that holds
-// the spec inside a larger document can re-root it (`within`) or print it as a JSON pointer.
-class FieldError : public Error {
- public:
-  FieldError(std::vector<std::string> path, std::string reason);
-  const std::vector<std::string>& path() const { return path_; }
-  const std::string& reason() const { return reason_; }
-  std::string dotted_path() const;   // task.arms
-  std::string pointer_path() const;  // /task/arms (RFC 6901 escapes)
-  FieldError within(const std::string& parent) const;  // the same error one level deeper
-
- private:
-  std::vector<std::string> path_;
-  std::string reason_;
-};
-
 namespace detail {
 
-using FieldPath = std::vector<std::string>;
-FieldPath child(FieldPath path, const std::string& name);
+// The public field types (nn/fields.hpp) under the names this layer's code has long used.
+using actlab::BoolField;
+using actlab::ChoiceField;
+using actlab::CustomField;
+using actlab::FieldPath;
+using actlab::NumberField;
+using Field = FieldSpec;
 
-// A numeric field: an integer or a real number within [lo, hi] (ends open when asked),
-// with the value it takes when the spec leaves it out.
-struct NumberField {
-  std::string name;
-  bool integer = false;
-  double fallback = 0.0;
-  double lo = -std::numeric_limits<double>::infinity();
-  double hi = std::numeric_limits<double>::infinity();
-  bool lo_open = false;
-  bool hi_open = false;
-  std::string help;  // one line, for docs and --help
-};
+FieldPath child(FieldPath path, const std::string& name);
 
 // "an integer >= 2", "a number in (0, 1)": what the field accepts, as error messages say it.
 std::string expected_text(const NumberField& field);
@@ -82,30 +56,6 @@ nlohmann::json read_number(const nlohmann::json& spec, const NumberField& field,
 // `name` ("expected an integer in [2, 64], found 1") unless lo <= value <= hi.
 void check_integer(const std::string& name, int64_t value, int64_t lo, int64_t hi);
 
-// A string field taking one of a few values.
-struct ChoiceField {
-  std::string name;
-  std::vector<std::string> choices;
-  std::string fallback;
-  std::string help;
-};
-
-struct BoolField {
-  std::string name;
-  bool fallback = false;
-  std::string help;
-};
-
-// A field with a rule of its own (a list, a union, a nested spec): `check` returns the value
-// to keep, or throws FieldError at the given path.
-struct CustomField {
-  std::string name;
-  nlohmann::json fallback;
-  nlohmann::json schema;  // its JSON Schema property
-  std::function<nlohmann::json(const nlohmann::json& value, const FieldPath& path)> check;
-};
-
-using Field = std::variant<NumberField, ChoiceField, BoolField, CustomField>;
 const std::string& field_name(const Field& field);
 
 // Checks an object spec against its fields: each one read (or defaulted), unknown ones

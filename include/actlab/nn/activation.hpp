@@ -7,24 +7,24 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "actlab/detail/fields.hpp"
+#include "actlab/nn/fields.hpp"
 #include "actlab/nn/module.hpp"
 
 namespace actlab::nn {
 
-// An activation without parameters or options: forward applies one functional op.
+// An activation without parameters or options: forward applies one functional op. A new
+// activation of that kind needs no class of its own: its registry entry makes one of these.
 class ElementwiseActivation : public Module {
  public:
+  ElementwiseActivation(const char* name, Tensor (*fn)(const Tensor&)) : name_(name), fn_(fn) {}
   Tensor forward(const Tensor& x) override { return fn_(x); }
   std::string describe() const override;  // "ReLU()"
-
- protected:
-  ElementwiseActivation(const char* name, Tensor (*fn)(const Tensor&)) : name_(name), fn_(fn) {}
 
  private:
   const char* name_;
@@ -131,8 +131,11 @@ class Softmax final : public Module {
 
 // Makes a module from an activation spec (see make_activation).
 using ActivationFactory = std::function<std::unique_ptr<Module>(const nlohmann::json& spec)>;
+// act(gate) * up and its gradients, as one op: the gated FFN kernel of an activation.
+using GateKernel = std::function<Tensor(const Tensor& gate, const Tensor& up)>;
 
-// What the registry knows of an activation, for configs, docs and `actlab activations`.
+// Everything actlab knows of an activation, in one place: configs, the JSON Schema, docs,
+// `actlab activations`, init, the statistics and gated FFNs all read it from here.
 struct ActivationInfo {
   std::string description;  // one line: what it is
   std::string formula;      // e.g. "max(0, x)", with the defaults of its parameters
@@ -140,10 +143,21 @@ struct ActivationInfo {
   std::string use;          // where to use it, e.g. "hidden layers of MLPs and CNNs"
   // Its parameters as spec fields (names, defaults, bounds): make_activation checks a spec
   // against them and gives the factory the resolved spec, every default filled in.
-  std::vector<detail::Field> fields = {};
+  std::vector<FieldSpec> fields = {};
   // The registered name this one is another name for ("swish": "silu"), or empty: listings
   // such as `actlab activations` show an alias under the activation it names.
   std::string alias_of = {};
+  // The recommended init gain of the weights that feed it (torch.nn.init.calculate_gain's
+  // role), from its resolved spec; empty when none is known (xavier and kaiming init then
+  // need init.nonlinearity).
+  std::function<float(const nlohmann::json& spec)> gain = {};
+  // Whether an output y lies on a flat tail, where the derivative all but vanishes (the
+  // statistics' "% saturated"); empty for an activation without such tails.
+  std::function<bool(float y)> saturated = {};
+  // Its kernel as the gate of a gated FFN, empty if it cannot be one; and the name of that
+  // FFN, if it has one ("swiglu" for silu).
+  GateKernel gate = {};
+  std::string gated_kind = {};
 };
 
 // An activation module from a spec: a name ("gelu") or an object with a "name" and the
@@ -168,10 +182,29 @@ void register_activation(const std::string& name, ActivationFactory factory,
 // info.alias_of must name an activation registered before (throws otherwise).
 void register_activation(const std::string& name, ActivationFactory factory, ActivationInfo info);
 
+// The recommended init gain of an activation spec (its entry's), or nothing when the entry
+// has none (formulas have none).
+std::optional<float> activation_gain(const nlohmann::json& spec);
+
+// Whether `name` is a registered activation.
+bool is_activation(const std::string& name);
 // Every registered name: the built-in ones, then the users', in registration order.
 std::vector<std::string> activation_names();
 ActivationInfo activation_info(const std::string& name);
 // The JSON Schema of an activation's object spec (for configs/schema.json).
 nlohmann::json activation_schema(const std::string& name);
 
+// The activations that can be the gate of a gated FFN (their entries have a gate kernel), and
+// the names of those FFNs ("glu", "reglu", "geglu", "swiglu"), in registration order.
+std::vector<std::string> gate_activation_names();
+std::vector<std::string> gated_kind_names();
+
 }  // namespace actlab::nn
+
+namespace actlab {
+
+// act(gate) * up in one pass (and one pass backward) with the gate kernel of the activation
+// named (one of nn::gate_activation_names()). gate and up must have the same shape.
+Tensor gated_activation(const Tensor& gate, const Tensor& up, const std::string& activation);
+
+}  // namespace actlab

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "actlab/nn/activation.hpp"
 #include "actlab/nn/linear.hpp"
 #include "actlab/nn/module.hpp"
 
@@ -42,6 +43,7 @@ class GatedFeedForward : public Module {
 
  private:
   std::string gate_activation_;
+  GateKernel gate_kernel_;  // from gate_activation_'s registry entry
 };
 
 // The gate activation of a gated FFN kind ("swiglu" -> "silu", ...); other names pass through.

@@ -13,10 +13,11 @@ class Linear;
 
 namespace init {
 
-// torch.nn.init.calculate_gain: linear/identity/sigmoid 1, tanh 5/3, relu sqrt(2),
-// leaky_relu sqrt(2 / (1 + slope^2)), selu 3/4. PyTorch has no gain for the smooth ReLU-like
-// activations (gelu, gelu_tanh, silu/swish, mish, elu, celu, softplus, hardswish, prelu); we use
-// relu's, as they pass about half their input's second moment, as ReLU does.
+// torch.nn.init.calculate_gain: "linear" 1, else the gain in the activation's registry entry
+// (ActivationInfo::gain): identity/sigmoid 1, tanh 5/3, relu sqrt(2), leaky_relu
+// sqrt(2 / (1 + slope^2)), selu 3/4, and relu's for the smooth ReLU-like ones, which PyTorch
+// lacks. param is the activation's first parameter (leaky_relu's slope, as in PyTorch). Throws
+// Error for a name without a gain.
 float calculate_gain(const std::string& nonlinearity, float param = 0.01f);
 
 void xavier_uniform_(Tensor& w, float gain, Generator& gen);  // U(+-gain sqrt(6/(in+out)))
@@ -39,6 +40,9 @@ struct Scheme {
   // Empty means PyTorch's defaults: gain 1 for xavier, relu's sqrt(2) for kaiming.
   std::string nonlinearity;
   float param = 0.01f;  // leaky_relu's slope for the gain
+  // The gain itself, when the caller has it from the activation's entry (BuildContext does);
+  // it wins over nonlinearity and param.
+  std::optional<float> gain;
   float std = 0.01f;    // for "normal"
   // A constant every bias starts at, in place of the scheme's own (torch.nn.init.constant_);
   // e.g. -5 to start ReLUs dead on purpose. It applies to every layer the scheme initialises.

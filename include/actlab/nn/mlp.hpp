@@ -1,5 +1,6 @@
 // MLP: Linear -> activation [-> Dropout] per hidden size, then a Linear output layer, as a
-// Sequential (children "0", "1", ... as PyTorch names them).
+// Sequential (children "0", "1", ... as PyTorch names them): the layers of mlp_layers, made by
+// the layer registry, as the "mlp" model kind makes them.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,11 @@
 #include "actlab/nn/sequential.hpp"
 
 namespace actlab::nn {
+
+// The layers list an mlp expands to: per hidden width {"type": "linear", "out": width}, the
+// activation as a layer spec and, when dropout > 0, {"type": "dropout", "p": dropout}.
+nlohmann::json mlp_layers(const std::vector<int64_t>& hidden, const nlohmann::json& activation,
+                          float dropout);
 
 class MLP : public Sequential {
  public:

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,21 @@ namespace actlab {
 // manual_seed resets it (as torch.manual_seed).
 Generator& default_generator();
 void manual_seed(uint64_t seed);
+
+namespace detail {
+// While it lives, default_generator() on this thread is `gen`: a model build points it at the
+// run's generator, so that modules made with default arguments draw from that one too.
+class DefaultGeneratorScope {
+ public:
+  explicit DefaultGeneratorScope(Generator& gen);
+  ~DefaultGeneratorScope();
+  DefaultGeneratorScope(const DefaultGeneratorScope&) = delete;
+  DefaultGeneratorScope& operator=(const DefaultGeneratorScope&) = delete;
+
+ private:
+  Generator* previous_;
+};
+}  // namespace detail
 
 namespace nn {
 
@@ -54,6 +70,17 @@ class Module {
   int add_forward_hook(ForwardHook hook);
   void remove_forward_hook(int id);
 
+  // A mark on the modules whose output (or input) the activation statistics watch: the
+  // statistics find their sites by walking the module tree for these marks. make_activation
+  // marks every module it makes with its activation's name; a gated FFN marks its `down`,
+  // whose input is act(gate) * up.
+  struct ActivationMark {
+    std::string activation;    // e.g. "relu", "swiglu": the statistics' label and saturation test
+    bool watch_input = false;  // watch what goes in rather than what comes out
+  };
+  void mark_activation(ActivationMark mark) { activation_mark_ = std::move(mark); }
+  const std::optional<ActivationMark>& activation_mark() const { return activation_mark_; }
+
  protected:
   // Registers a parameter member (made a leaf requiring grad) under `name`.
   void register_parameter(std::string name, Tensor* parameter);
@@ -70,6 +97,7 @@ class Module {
   std::vector<std::pair<int, ForwardHook>> hooks_;
   int next_hook_id_ = 0;
   bool training_ = true;
+  std::optional<ActivationMark> activation_mark_;
 };
 
 // The number of scalar parameters in a module tree.

@@ -96,11 +96,4 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                                     bool is_causal = true, float temperature = 1.f,
                                     Tensor* attention = nullptr);
 
-// act(gate) * up in one pass (and one pass backward), the core of gated feed-forward blocks:
-// activation "sigmoid" (GLU), "relu" (ReGLU), "gelu" (GeGLU), "gelu_tanh" or "silu"/"swish"
-// (SwiGLU). gate and up must have the same shape.
-Tensor gated_activation(const Tensor& gate, const Tensor& up, const std::string& activation);
-// The activations gated_activation takes.
-const std::vector<std::string>& gate_activation_names();
-
 }  // namespace actlab

@@ -16,7 +16,9 @@
 namespace actlab {
 
 struct ModelConfig {
-  std::string kind;             // "mlp" or "ffn"
+  std::string kind;             // a registered model kind: "mlp", "ffn", "sequential", ...
+  nlohmann::json spec;          // the resolved model spec, which nn::make_model builds
+  // The fields the built-in kinds share, where the kind has them:
   std::vector<int64_t> hidden;  // mlp: hidden widths
   nlohmann::json activation;    // a name or {"name": ..., parameters}
   nn::init::Scheme init;
@@ -94,8 +96,9 @@ void check_string_sizes(const nlohmann::json& doc);
 // Reads a config file, applies `--set path=value` overrides in order, and checks it.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
-// Sets the field at a dotted path ("model.activation") to `value`, creating objects on the way;
-// throws FieldError when the path runs through something that is not an object.
+// Sets the field at a dotted path ("model.activation", "model.layers.2.out") to `value`,
+// creating objects on the way; a number steps into an existing list item. Throws FieldError
+// when the path runs through something that is neither an object nor such a list.
 void set_field(nlohmann::json& doc, const std::string& dotted_path, nlohmann::json value);
 
 // Applies one override "a.b.c=value" (value parsed as JSON when it is valid JSON, else taken

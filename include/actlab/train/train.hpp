@@ -36,9 +36,14 @@ struct Model {
   std::vector<ActivationSite> sites;
 };
 
-// The network of a model config, from input_dim features to output_dim outputs.
-// "mlp": Linear + activation per hidden width, then a Linear head. "ffn": a Linear from the
-// input to d_model, `blocks` residual blocks h + dropout(block(h)), then a Linear head.
+// The activation sites of a model: every module marked by make_activation or a gated block
+// (Module::activation_mark), found by walking the module tree. A site that is one of the
+// model's own layers is "layer k", one inside a layer (a block) "block k" ("block k.i" when the
+// block holds several).
+std::vector<ActivationSite> find_activation_sites(nn::Module& net);
+
+// The network of a model config (its kind's factory in the model registry, nn/registry.hpp),
+// from input_dim features to output_dim outputs, and its activation sites.
 Model build_model(const ModelConfig& config, int64_t input_dim, int64_t output_dim,
                   Generator& gen);
 
