@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "actlab/detail/fields.hpp"
 #include "actlab/nn/activation.hpp"
 #include "actlab/ops/ops.hpp"
 
