@@ -1,5 +1,5 @@
 // The built-in layer types of "layers" lists (activation names aside, which the activation
-// registry holds): linear, dropout, the residual FFN blocks and residual. Each entry is its
+// registry holds): linear, dropout, layer_norm, rms_norm, the residual FFN blocks and residual. Each entry is its
 // factory, one line of description and its fields; the factory says what width comes out.
 #include <fmt/format.h>
 
@@ -7,6 +7,7 @@
 #include "actlab/nn/activation.hpp"
 #include "actlab/nn/ffn.hpp"
 #include "actlab/nn/linear.hpp"
+#include "actlab/nn/norm.hpp"
 #include "actlab/nn/sequential.hpp"
 #include "actlab/ops/ops.hpp"
 #include "nn/builtin_registry.hpp"
@@ -111,6 +112,19 @@ Layer dropout(const json& spec, int64_t in_width, const BuildContext& context) {
   return {std::make_unique<Dropout>(real(spec, "p"), context.gen), in_width};
 }
 
+Layer layer_norm(const json& spec, int64_t in_width, const BuildContext&) {
+  return {std::make_unique<LayerNorm>(in_width, real(spec, "eps"), spec.at("bias").get<bool>()),
+          in_width};
+}
+
+Layer rms_norm(const json& spec, int64_t in_width, const BuildContext&) {
+  return {std::make_unique<RMSNorm>(in_width, real(spec, "eps")), in_width};
+}
+
+NumberField eps_field(double fallback) {
+  return {"eps", false, fallback, 0, 1, true, false, "added to the variance for stability"};
+}
+
 // The init of a block's own layers: the hidden one by its activation's gain, the others by 1.
 void init_block(Linear& hidden, std::initializer_list<Linear*> others, const json& activation,
                 const BuildContext& context) {
@@ -192,6 +206,14 @@ std::vector<LayerEntry> builtin_layers() {
        dropout,
        {"zeroes each element with probability p in training, scaling the rest by 1/(1-p)",
         {NumberField{"p", false, 0.5, 0, 1, false, true, "probability of zeroing"}}}},
+      {"layer_norm",
+       layer_norm,
+       {"(x - mean) / sqrt(var + eps) * weight + bias over the features (Ba et al. 2016)",
+        {eps_field(1e-5), BoolField{"bias", true, "a learned bias"}}}},
+      {"rms_norm",
+       rms_norm,
+       {"x / sqrt(mean(x^2) + eps) * weight over the features (Zhang and Sennrich 2019)",
+        {eps_field(1e-6)}}},
       {"ffn",
        ffn,
        {"standard residual FFN block: x + dropout(down(act(up(x))))",
