@@ -104,8 +104,10 @@ ACTLAB_ALWAYS_INLINE float log_of(float w, float u) {
   constexpr float kAtanh[] = {0.666667759f, 0.399775863f, 0.298706859f};
   constexpr float kInf = std::numeric_limits<float>::infinity();
   // w = m 2^e with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(s), s = (m - 1) / (m + 1).
-  const int32_t e = (std::bit_cast<int32_t>(w) - 0x3f3504f3) >> 23;  // 0x3f3504f3 = sqrt(1/2)
-  const float m = std::bit_cast<float>(std::bit_cast<int32_t>(w) - (e << 23));
+  // Unsigned arithmetic: for negative w (refused below) a signed subtraction would overflow.
+  const uint32_t bits = std::bit_cast<uint32_t>(w);
+  const int32_t e = static_cast<int32_t>(bits - 0x3f3504f3u) >> 23;  // 0x3f3504f3 = sqrt(1/2)
+  const float m = std::bit_cast<float>(bits - (static_cast<uint32_t>(e) << 23));
   // When w needs no rescaling, m - 1 is u, without the rounding of 1 + u.
   const float f = e == 0 ? u : m - 1.f;
   const float s = f / (2.f + f);
