@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -79,5 +80,15 @@ struct TempDir {
   TempDir() { fs::remove_all(path); }
   ~TempDir() { fs::remove_all(path); }
 };
+
+// Every file under a directory with its bytes: what "nothing written" compares. The lock file
+// is left out: a refused command held the lock too, and it names the last holder.
+inline std::map<std::string, std::string> contents(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file() && entry.path().filename() != ".actlab.lock")
+      files[entry.path().string()] = slurp(entry.path());
+  return files;
+}
 
 }  // namespace cli_runner

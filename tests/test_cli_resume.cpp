@@ -18,6 +18,7 @@
 #include "cli_runner.hpp"
 
 using cli_runner::Result;
+using cli_runner::contents;
 using cli_runner::slurp;
 using cli_runner::spawn_actlab;
 using cli_runner::TempDir;
@@ -38,16 +39,6 @@ std::string write_config(const TempDir& dir) {
   const fs::path path = dir.path / "tiny.json";
   std::ofstream(path) << kConfig.dump();
   return path.string();
-}
-
-// Every file under a directory with its bytes: what "nothing written" compares. The lock file
-// is left out: a refused command held the lock too, and it names the last holder.
-std::map<std::string, std::string> contents(const fs::path& dir) {
-  std::map<std::string, std::string> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file() && entry.path().filename() != ".actlab.lock")
-      files[entry.path().string()] = slurp(entry.path());
-  return files;
 }
 
 // metrics.csv without its last column (steps_per_second, a timing).

@@ -18,6 +18,7 @@
 #include "cli_runner.hpp"
 
 using cli_runner::Result;
+using cli_runner::contents;
 using cli_runner::slurp;
 using cli_runner::spawn_actlab;
 using cli_runner::TempDir;
@@ -39,16 +40,6 @@ std::string write_file(const TempDir& dir, const std::string& name, const std::s
   fs::create_directories(path.parent_path());
   std::ofstream(path) << text;
   return path.string();
-}
-
-// Every file under a directory with its bytes, but the lock file, which names the last holder
-// (a refused command may have held the lock too).
-std::map<std::string, std::string> contents(const fs::path& dir) {
-  std::map<std::string, std::string> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file() && entry.path().filename() != ".actlab.lock")
-      files[entry.path().string()] = slurp(entry.path());
-  return files;
 }
 
 // Runs `actlab ARGS` and checks that it is refused with exactly `message` (one line), status 2,

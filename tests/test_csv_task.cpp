@@ -11,6 +11,7 @@
 #include "actlab/actlab.hpp"
 #include "actlab/train/csv_task.hpp"
 #include "cli_runner.hpp"
+#include "task_error.hpp"
 
 using namespace actlab;
 using namespace actlab::data;
@@ -38,14 +39,6 @@ json spec_of(const std::string& path, json extra = json::object()) {
   return spec;
 }
 
-std::string error_of(const json& spec) {
-  try {
-    make_task(spec);
-  } catch (const FieldError& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 }  // namespace
 

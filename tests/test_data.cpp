@@ -12,6 +12,7 @@
 #include "actlab/actlab.hpp"
 #include "actlab/detail/fields.hpp"
 #include "actlab/detail/suggest.hpp"
+#include "task_error.hpp"
 
 using namespace actlab;
 using namespace actlab::data;
@@ -39,14 +40,6 @@ std::vector<Point> points(const Tensor& x, const Tensor& y) {
   return out;
 }
 
-std::string error_of(const json& spec) {
-  try {
-    make_task(spec);
-  } catch (const FieldError& e) {
-    return e.what();
-  }
-  return "no error";
-}
 }  // namespace
 
 // ---- suggest -------------------------------------------------------------------------------

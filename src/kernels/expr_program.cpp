@@ -60,49 +60,44 @@ ACTLAB_ALWAYS_INLINE float apply(float a, float b, float c) {
   else return 0.f;  // leaves: never instructions
 }
 
+// The operations by arity, as X-macro lists: the unary ones are those block code can fold into
+// an add or a mul (expr_can_fold).
+#define ACTLAB_EXPR_UNARY_OPS(X)                                                            \
+  X(neg) X(exp) X(expm1) X(log) X(log1p) X(sqrt) X(abs) X(tanh) X(sigmoid) X(softplus) X(erf) \
+  X(erfc) X(relu) X(gelu) X(gelu_derivative) X(step) X(sign) X(exp_minus_square)
+#define ACTLAB_EXPR_OTHER_OPS(X)                                                     \
+  X(add) X(sub) X(mul) X(div) X(min) X(max) X(lt) X(le) X(gt) X(ge) X(eq) X(ne) X(where) \
+  X(erf_given) X(erfc_given)
+#define ACTLAB_EXPR_CASE(name) \
+  case name: visit(OpConstant<name>{}); return;
+
 // Calls visit(OpConstant<op>{}) with the operation as a compile-time constant.
 template <class Visit>
 void visit_op(ExprOp op, Visit&& visit) {
   using enum ExprOp;
   switch (op) {
-#define ACTLAB_EXPR_CASE(name) \
-  case name: visit(OpConstant<name>{}); return;
-    ACTLAB_EXPR_CASE(neg) ACTLAB_EXPR_CASE(exp) ACTLAB_EXPR_CASE(expm1) ACTLAB_EXPR_CASE(log)
-    ACTLAB_EXPR_CASE(log1p) ACTLAB_EXPR_CASE(sqrt) ACTLAB_EXPR_CASE(abs) ACTLAB_EXPR_CASE(tanh)
-    ACTLAB_EXPR_CASE(sigmoid) ACTLAB_EXPR_CASE(softplus) ACTLAB_EXPR_CASE(erf)
-    ACTLAB_EXPR_CASE(erfc) ACTLAB_EXPR_CASE(relu) ACTLAB_EXPR_CASE(gelu)
-    ACTLAB_EXPR_CASE(gelu_derivative) ACTLAB_EXPR_CASE(step) ACTLAB_EXPR_CASE(sign)
-    ACTLAB_EXPR_CASE(add) ACTLAB_EXPR_CASE(sub) ACTLAB_EXPR_CASE(mul) ACTLAB_EXPR_CASE(div)
-    ACTLAB_EXPR_CASE(min) ACTLAB_EXPR_CASE(max) ACTLAB_EXPR_CASE(lt) ACTLAB_EXPR_CASE(le)
-    ACTLAB_EXPR_CASE(gt) ACTLAB_EXPR_CASE(ge) ACTLAB_EXPR_CASE(eq) ACTLAB_EXPR_CASE(ne)
-    ACTLAB_EXPR_CASE(where) ACTLAB_EXPR_CASE(exp_minus_square) ACTLAB_EXPR_CASE(erf_given)
-    ACTLAB_EXPR_CASE(erfc_given)
-#undef ACTLAB_EXPR_CASE
+    ACTLAB_EXPR_UNARY_OPS(ACTLAB_EXPR_CASE)
+    ACTLAB_EXPR_OTHER_OPS(ACTLAB_EXPR_CASE)
     case constant:
     case input:
       return;
   }
 }
 
-// Calls visit(OpConstant<op>{}) for the unary operations that block code folds into an add or
-// a mul (expr_can_fold), each a compile-time constant.
+// The same for the unary operations only; others are not visited.
 template <class Visit>
 void visit_unary_op(ExprOp op, Visit&& visit) {
   using enum ExprOp;
   switch (op) {
-#define ACTLAB_EXPR_CASE(name) \
-  case name: visit(OpConstant<name>{}); return;
-    ACTLAB_EXPR_CASE(neg) ACTLAB_EXPR_CASE(exp) ACTLAB_EXPR_CASE(expm1) ACTLAB_EXPR_CASE(log)
-    ACTLAB_EXPR_CASE(log1p) ACTLAB_EXPR_CASE(sqrt) ACTLAB_EXPR_CASE(abs) ACTLAB_EXPR_CASE(tanh)
-    ACTLAB_EXPR_CASE(sigmoid) ACTLAB_EXPR_CASE(softplus) ACTLAB_EXPR_CASE(erf)
-    ACTLAB_EXPR_CASE(erfc) ACTLAB_EXPR_CASE(relu) ACTLAB_EXPR_CASE(gelu)
-    ACTLAB_EXPR_CASE(gelu_derivative) ACTLAB_EXPR_CASE(step) ACTLAB_EXPR_CASE(sign)
-    ACTLAB_EXPR_CASE(exp_minus_square)
-#undef ACTLAB_EXPR_CASE
+    ACTLAB_EXPR_UNARY_OPS(ACTLAB_EXPR_CASE)
     default:
       return;
   }
 }
+
+#undef ACTLAB_EXPR_CASE
+#undef ACTLAB_EXPR_OTHER_OPS
+#undef ACTLAB_EXPR_UNARY_OPS
 
 // One instruction over a block of `len` elements. Operands are registers (arrays) or scalars;
 // each combination is its own loop, so that every loop is a plain one the compiler vectorises.

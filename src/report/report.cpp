@@ -345,6 +345,21 @@ void render(std::string& out, const LineChart& chart, bool small) {
 
 // ---- Bar charts -----------------------------------------------------------------------------
 
+// The frame of a chart with one slot per label along x, and whether the labels under it are
+// turned (they are when they would not fit side by side; the plot then gives up their height).
+std::pair<Frame, bool> labelled_frame(double width, double height,
+                                      const std::vector<std::string>& labels, Axis y,
+                                      const std::string& y_label) {
+  const auto n = static_cast<double>(labels.size());
+  Frame f = layout(width, height, Axis{0, n, false, {}}, std::move(y), y_label, 24);
+  size_t longest = 0;
+  for (const auto& label : labels) longest = std::max(longest, utf8_length(label));
+  longest = std::min(longest, kMaxBarLabel);
+  const bool turned = kCharWidth * static_cast<double>(longest) > 0.95 * f.width / n;
+  if (turned) f.height -= 0.65 * kCharWidth * static_cast<double>(longest);  // sin 40 deg
+  return {f, turned};
+}
+
 // The bar labels under the plot, turned when they would not fit side by side (then only every
 // few labels when the bars are too narrow even for turned text).
 void draw_bar_labels(std::string& out, const Frame& f, const std::vector<std::string>& labels,
@@ -380,13 +395,9 @@ void render(std::string& out, const BarChart& chart, bool small) {
     // have no height when it sits on a decade.
     ys.add(chart.log_y ? ys.lo * 0.99 : 0);
     const auto n = static_cast<double>(chart.values.size());
-    Frame f = layout(width, height, Axis{0, n, false, {}},
-                     covering_axis(ys.lo, ys.hi, chart.log_y, small ? 4 : 6), chart.y_label, 24);
-    size_t longest = 0;
-    for (const auto& label : chart.labels) longest = std::max(longest, utf8_length(label));
-    longest = std::min(longest, kMaxBarLabel);
-    const bool turned = kCharWidth * static_cast<double>(longest) > 0.95 * f.width / n;
-    if (turned) f.height -= 0.65 * kCharWidth * static_cast<double>(longest);  // sin 40 deg
+    const auto [f, turned] = labelled_frame(width, height, chart.labels,
+                                            covering_axis(ys.lo, ys.hi, chart.log_y, small ? 4 : 6),
+                                            chart.y_label);
     draw_y_axis(out, f, chart.y_label);
     draw_axis_lines(out, f);
     const double base = chart.log_y ? f.bottom() : f.py(0), bar = 0.7 * f.width / n;
@@ -443,13 +454,9 @@ void render(std::string& out, const PointChart& chart, bool small) {
     if (std::isfinite(mean)) ys.add(mean - std), ys.add(mean + std);
   }
   const auto n = static_cast<double>(chart.labels.size());
-  Frame f = layout(width, height, Axis{0, n, false, {}},
-                   covering_axis(ys.lo, ys.hi, false, small ? 4 : 6), chart.y_label, 24);
-  size_t longest = 0;
-  for (const auto& label : chart.labels) longest = std::max(longest, utf8_length(label));
-  longest = std::min(longest, kMaxBarLabel);
-  const bool turned = kCharWidth * static_cast<double>(longest) > 0.95 * f.width / n;
-  if (turned) f.height -= 0.65 * kCharWidth * static_cast<double>(longest);  // sin 40 deg
+  const auto [f, turned] = labelled_frame(width, height, chart.labels,
+                                          covering_axis(ys.lo, ys.hi, false, small ? 4 : 6),
+                                          chart.y_label);
   draw_y_axis(out, f, chart.y_label);
   draw_axis_lines(out, f);
   const double slot = f.width / n;
