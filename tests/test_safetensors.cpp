@@ -220,9 +220,23 @@ TEST_CASE("export: activations without a torch.nn layer are refused by name", "[
   nn::register_formula("export_test_swish", "x * sigmoid(x)", json::object());
   CHECK_THROWS_WITH(source_for("export_test_swish"),
                     "the activation \"export_test_swish\" has no torch.nn equivalent that export "
-                    "knows (activations registered by users, plugins or formulas cannot be "
-                    "exported)");
-  CHECK_NOTHROW(source_for({{"name", "softplus"}, {"beta", 2}}));
+                    "knows (its registry entry gives no torch_module)");
+}
+
+TEST_CASE("export: each activation's torch.nn module carries its resolved parameters",
+          "[safetensors][export]") {
+  const auto source_for = [](const json& activation) {
+    Trainer trainer(parse_config({{"task", "xor"}, {"model", {{"hidden", {4}}, {"activation", activation}}}}));
+    return pytorch_source(trainer, "model.safetensors");
+  };
+  CHECK_THAT(source_for({{"name", "softplus"}, {"beta", 2}}),
+             Catch::Contains("nn.Softplus(beta=2, threshold=20)"));
+  CHECK_THAT(source_for({{"name", "leaky_relu"}, {"negative_slope", 0.2}}),
+             Catch::Contains("nn.LeakyReLU(negative_slope=0.2)"));
+  CHECK_THAT(source_for({{"name", "gelu"}, {"approximate", "tanh"}}),
+             Catch::Contains("nn.GELU(approximate=\"tanh\")"));
+  CHECK_THAT(source_for("gelu"), Catch::Contains("nn.GELU(approximate=\"none\")"));
+  CHECK_THAT(source_for("swish"), Catch::Contains("nn.SiLU()"));
 }
 
 TEST_CASE("export through the command line: the files, and exit 2 naming what cannot be done",

@@ -31,7 +31,8 @@ std::string py_strings(const std::vector<std::string>& values) {
   return fmt::format("[{}]", fmt::join(items, ", "));
 }
 
-// The torch.nn module of an activation spec, as Python source: "nn.LeakyReLU(negative_slope=0.2)".
+// The torch.nn module of an activation spec, as Python source: its registry entry's
+// torch_module with the resolved spec's values put in ("nn.LeakyReLU(negative_slope=0.2)").
 std::string torch_activation(const json& spec) {
   if (spec.is_object() && spec.contains("formula"))
     throw ExportError(fmt::format("the activation is a formula ({}), which torch.nn has no layer "
@@ -39,28 +40,17 @@ std::string torch_activation(const json& spec) {
                                   spec["formula"].dump()));
   const json r = nn::resolve_activation(spec);
   const std::string name = r.at("name");
-  const auto arg = [&r](const char* field) { return py(r.at(field)); };
-  if (name == "identity") return "nn.Identity()";
-  if (name == "relu") return "nn.ReLU()";
-  if (name == "leaky_relu") return "nn.LeakyReLU(negative_slope=" + arg("negative_slope") + ")";
-  if (name == "prelu")
-    return "nn.PReLU(num_parameters=" + arg("num_parameters") + ", init=" + arg("init") + ")";
-  if (name == "elu") return "nn.ELU(alpha=" + arg("alpha") + ")";
-  if (name == "selu") return "nn.SELU()";
-  if (name == "celu") return "nn.CELU(alpha=" + arg("alpha") + ")";
-  if (name == "gelu") return "nn.GELU()";
-  if (name == "gelu_tanh") return "nn.GELU(approximate=\"tanh\")";
-  if (name == "silu" || name == "swish") return "nn.SiLU()";
-  if (name == "mish") return "nn.Mish()";
-  if (name == "softplus")
-    return "nn.Softplus(beta=" + arg("beta") + ", threshold=" + arg("threshold") + ")";
-  if (name == "sigmoid") return "nn.Sigmoid()";
-  if (name == "tanh") return "nn.Tanh()";
-  if (name == "hardswish") return "nn.Hardswish()";
-  throw ExportError(fmt::format("the activation \"{}\" has no torch.nn equivalent that export "
-                                "knows (activations registered by users, plugins or formulas "
-                                "cannot be exported)",
-                                name));
+  std::string source = nn::activation_info(name).torch_module;
+  if (source.empty())
+    throw ExportError(fmt::format("the activation \"{}\" has no torch.nn equivalent that export "
+                                  "knows (its registry entry gives no torch_module)",
+                                  name));
+  for (const auto& [field, value] : r.items()) {
+    const std::string placeholder = "{" + field + "}";
+    for (size_t at; (at = source.find(placeholder)) != std::string::npos;)
+      source.replace(at, placeholder.size(), value.is_string() ? value.dump() : py(value));
+  }
+  return source;
 }
 
 std::string indent(const std::vector<std::string>& lines, const char* prefix) {

@@ -158,6 +158,9 @@ struct ActivationInfo {
   // FFN, if it has one ("swiglu" for silu).
   GateKernel gate = {};
   std::string gated_kind = {};
+  // Its torch.nn module as Python source, each {parameter} standing for the resolved spec's
+  // value ("nn.ELU(alpha={alpha})"); empty when torch.nn has none (`actlab export` refuses).
+  std::string torch_module = {};
 };
 
 // An activation module from a spec: a name ("gelu") or an object with a "name" and the
