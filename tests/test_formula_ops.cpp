@@ -3,6 +3,7 @@
 // depend on the thread count, and `actlab activations --formula` prints and exits as promised.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -12,6 +13,7 @@
 #include "actlab/ops/formula.hpp"
 #include "actlab/core/gradcheck.hpp"
 #include "actlab/nn/activation.hpp"
+#include "actlab/nn/ffn.hpp"
 #include "actlab/nn/formula.hpp"
 #include "actlab/ops/ops.hpp"
 #include "actlab/core/threads.hpp"
@@ -164,6 +166,33 @@ TEST_CASE("register_formula: a named formula works as an activation, with overri
   CHECK(nn::activation_info("test_swish_beta").formula == "x * sigmoid(beta * x)");
   CHECK_THROWS_WITH(nn::register_formula("test_swish_beta", "x"),
                     "register_activation: \"test_swish_beta\" is already registered");
+}
+
+TEST_CASE("register_formula: a named formula without learned parameters is a gate", "[formula][registry][gated]") {
+  nn::register_formula("test_gate_swish", "x * sigmoid(x)");
+  Generator gen_formula(8), gen_builtin(8);
+  nn::GatedFeedForward by_formula(4, 6, "test_gate_swish", false, gen_formula);
+  nn::GatedFeedForward swiglu(4, 6, "swiglu", false, gen_builtin);
+  Generator gen(9);
+  const Tensor x = Tensor::randn({3, 4}, gen);
+  const std::vector<float> a = by_formula(x).to_vector(), b = swiglu(x).to_vector();
+  for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(b[i]).margin(1e-6));
+  std::vector<Tensor> inputs{x.detach().set_requires_grad(true)};
+  for (Tensor& p : by_formula.parameters()) inputs.push_back(p);
+  const GradcheckResult r =
+      gradcheck([&](const std::vector<Tensor>& in) { return by_formula(in[0]); }, inputs);
+  INFO(r.message);
+  CHECK(r.ok);
+  // In a config: the gate of a gated FFN model, which trains.
+  Trainer trainer(parse_config({{"task", "xor"},
+                                {"model", {{"kind", "ffn"}, {"block", "gated"}, {"activation", "test_gate_swish"}}},
+                                {"train", {{"epochs", 2}}}}));
+  CHECK_FALSE(trainer.run().diverged);
+  // A learned parameter has no place in a gate kernel: such a formula is no gate.
+  nn::register_formula("test_gate_learned", "x * sigmoid(beta * x)", {{"beta", 1.0}, {"learn", {"beta"}}});
+  const std::vector<std::string> gates = nn::gate_activation_names();
+  CHECK(std::find(gates.begin(), gates.end(), "test_gate_swish") != gates.end());
+  CHECK(std::find(gates.begin(), gates.end(), "test_gate_learned") == gates.end());
 }
 
 TEST_CASE("fused: a multi-input formula as one op, matching the ops it replaces", "[formula][fused]") {

@@ -159,10 +159,16 @@ void register_formula(const std::string& name, const std::string& expression, co
   for (const FormulaParameter& p : s.parameters)
     info.fields.push_back(detail::NumberField{p.name, false, p.value, -INFINITY, INFINITY, false,
                                               false, p.learn ? "initial value (learned)" : "value"});
-  if (std::any_of(s.parameters.begin(), s.parameters.end(), [](const FormulaParameter& p) { return p.learn; }))
+  const bool learns = std::any_of(s.parameters.begin(), s.parameters.end(),
+                                 [](const FormulaParameter& p) { return p.learn; });
+  if (learns)
     info.fields.push_back(detail::NumberField{"num_parameters", true, static_cast<double>(s.num_parameters),
                                               1, INFINITY, false, false,
                                               "values per learned parameter: 1, or one per channel"});
+  // Without learned parameters (a kernel has nowhere to keep them) it can be a gated FFN's
+  // gate, act(gate) * up: the formula's one pass over the gate, then the product.
+  if (!learns)
+    info.gate = [gate = checked_formula(s)](const Tensor& g, const Tensor& u) { return gate(g) * u; };
   register_activation(
       name,
       [s](const json& resolved) {
