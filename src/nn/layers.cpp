@@ -1,6 +1,7 @@
 // The built-in layer types of "layers" lists (activation names aside, which the activation
-// registry holds): linear, dropout, layer_norm, rms_norm, the residual FFN blocks and residual. Each entry is its
-// factory, one line of description and its fields; the factory says what width comes out.
+// registry holds): linear, dropout, layer_norm, rms_norm, the residual FFN blocks and residual.
+// Each entry is its factory, one line of description, its fields and its memory cost; the
+// factory says what width comes out.
 #include <fmt/format.h>
 
 #include "actlab/detail/fields.hpp"
@@ -194,7 +195,9 @@ MemoryCost layer_norm_cost(const json& spec, int64_t in_width) {
   return {in_width, (spec.at("bias").get<bool>() ? 2 : 1) * in_width, in_width + 2, 0};
 }
 
-MemoryCost rms_norm_cost(const json&, int64_t in_width) { return {in_width, in_width, in_width + 2, 0}; }
+MemoryCost rms_norm_cost(const json&, int64_t in_width) {
+  return {in_width, in_width, in_width + 2, 0};
+}
 
 // The sum x + block(x) of a residual block, and the dropout on the block's output.
 MemoryCost around_residual(MemoryCost body, int64_t width, float dropout) {
@@ -205,15 +208,11 @@ MemoryCost around_residual(MemoryCost body, int64_t width, float dropout) {
   return body;
 }
 
-MemoryCost ffn_cost(const json& spec, int64_t in_width) {
+// The layer types ffn and gated_ffn: the block, its dropout and the sum.
+template <bool gated>
+MemoryCost ffn_layer_cost(const json& spec, int64_t in_width) {
   return around_residual(ffn_block_cost(in_width, integer(spec, "d_ff"), spec["activation"],
-                                        spec.at("bias").get<bool>(), false),
-                         in_width, real(spec, "dropout"));
-}
-
-MemoryCost gated_ffn_cost(const json& spec, int64_t in_width) {
-  return around_residual(ffn_block_cost(in_width, integer(spec, "d_ff"), spec["activation"],
-                                        spec.at("bias").get<bool>(), true),
+                                        spec.at("bias").get<bool>(), gated),
                          in_width, real(spec, "dropout"));
 }
 
@@ -278,13 +277,13 @@ std::vector<LayerEntry> builtin_layers() {
        {"standard residual FFN block: x + dropout(down(act(up(x))))",
         {d_ff(), activation_field("gelu", "a name (gelu, relu, ...) or {\"name\": ..., parameters}"),
          BoolField{"bias", true, "biases in up and down"}, residual_dropout()},
-        ffn_cost}},
+        ffn_layer_cost<false>}},
       {"gated_ffn",
        gated_ffn,
        {"gated residual FFN block: x + dropout(down(act(gate(x)) * up(x)))",
         {d_ff(), gate_field(), BoolField{"bias", false, "biases in gate, up and down"},
          residual_dropout()},
-        gated_ffn_cost}},
+        ffn_layer_cost<true>}},
       {"residual",
        residual,
        {"x + dropout(layers(x)): a residual connection around a list of layers",

@@ -1,6 +1,7 @@
 // The built-in model kinds: sequential (any list of registered layers, then the head the task
 // needs), mlp (a shorthand that expands to a sequential list) and ffn (residual FFN blocks
-// between an input and an output projection). Also the "init" field they share.
+// between an input and an output projection), with their memory costs; and the "init" field
+// they share.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
