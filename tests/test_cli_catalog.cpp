@@ -66,6 +66,14 @@ TEST_CASE("actlab activations --out writes one chart per activation", "[cli][cat
   html_check::require_self_contained(page);
   CHECK(parsed.find("figure", "chart").size() == kBuiltins.size());
   CHECK(parsed.texts("figcaption")[9] == "silu (also swish): x * sigmoid(x)");
+  // Its page is there now: a second --out at the directory is refused, unless with --force.
+  const Result again = actlab("activations --out " + dir.path.string());
+  CHECK(again.status == 2);
+  CHECK(again.out.empty());
+  CHECK(again.err == "actlab: --out: " + dir.path.string() + ": not empty (it holds "
+                     "\"report.html\"); choose another --out, or --force to replace actlab's "
+                     "files in it\n");
+  CHECK(actlab("activations --out " + dir.path.string() + " --force").status == 0);
 }
 
 TEST_CASE("actlab softmax prints the seed's temperature table", "[cli][softmax]") {

@@ -86,6 +86,8 @@ TEST_CASE("a second writer of a locked run directory exits 2 naming the holder's
   check_refused("compare " + sweep + " --out " + run, "actlab: --out: " + in_use, dir.path);
   check_refused("diagnose " + config + " --steps 4 --out " + run, "actlab: --out: " + in_use,
                 dir.path);
+  check_refused("activations --out " + run + " --force", "actlab: --out: " + in_use, dir.path);
+  check_refused("collapse --depth 2 --width 4 --out " + run, "actlab: --out: " + in_use, dir.path);
 
   // Killed, the holder's lock goes with it.
   ::kill(holder, SIGKILL);
@@ -183,6 +185,12 @@ TEST_CASE("train --out never replaces another run or other files without --force
     check_refused("compare " + sweep + " --out " + run + " --force", message, dir.path);
     check_refused("diagnose " + a + " --steps 4 --out " + run, message, dir.path);
     check_refused("diagnose " + run + " --out " + run + " --force", message, dir.path);
+    // Nor do the other commands that write a report.
+    check_refused("collapse --depth 2 --width 4 --out " + run, message, dir.path);
+    check_refused("vanishing --depth 2 --width 4 --seeds 1 --out " + run + " --force", message,
+                  dir.path);
+    check_refused("activations --out " + run, message, dir.path);
+    check_refused("softmax --logits 1,2 --out " + run, message, dir.path);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <utility>
 
 namespace squareplus_example {
 
@@ -52,18 +53,23 @@ class Squareplus final : public actlab::nn::Module {
 
 // "squareplus" in configs, sweeps and `actlab activations`: a name, or {"name": "squareplus",
 // "b": 1}. The registry checks b against its field (a number > 0, 4 when left out) and hands
-// the factory the resolved spec.
+// the factory the resolved spec. Its recommended init gain is ReLU's, sqrt(2): squareplus is
+// ReLU as b goes to 0, and like softplus (whose gain PyTorch also leaves to ReLU's) it passes
+// about half of a zero-mean input's variance. With it, kaiming and xavier init need no
+// init.nonlinearity in a config.
 inline void register_squareplus() {
-  actlab::detail::NumberField b{"b", false, 4.0, 0.0, std::numeric_limits<double>::infinity(),
-                                true, false, "smoothness: b = 0 would be ReLU; larger is smoother"};
+  actlab::NumberField b{"b", false, 4.0, 0.0, std::numeric_limits<double>::infinity(), true, false,
+                        "smoothness: b = 0 would be ReLU; larger is smoother"};
+  actlab::nn::ActivationInfo info{"a smooth ReLU without exponentials (Barron 2021)",
+                                  "(x + sqrt(x^2 + b)) / 2 (b = 4)",
+                                  "(0, inf)",
+                                  "hidden layers, as softplus, where exp is costly",
+                                  {b}};
+  info.gain = [](const nlohmann::json&) { return std::sqrt(2.f); };
   actlab::nn::register_activation(
       "squareplus",
       [](const nlohmann::json& spec) { return std::make_unique<Squareplus>(spec.at("b").get<float>()); },
-      actlab::nn::ActivationInfo{"a smooth ReLU without exponentials (Barron 2021)",
-                                 "(x + sqrt(x^2 + b)) / 2 (b = 4)",
-                                 "(0, inf)",
-                                 "hidden layers, as softplus, where exp is costly",
-                                 {b}});
+      std::move(info));
 }
 
 }  // namespace squareplus_example

@@ -27,6 +27,7 @@
 #include "actlab/train/config.hpp"
 #include "actlab/train/csv_task.hpp"
 #include "actlab/train/data.hpp"
+#include "actlab/train/memory_estimate.hpp"
 #include "actlab/train/optim.hpp"
 #include "actlab/train/train.hpp"
 #include "actlab/io/export.hpp"

@@ -31,8 +31,7 @@ class Activations final : public Command {
   CLI::App* add(CLI::App& app) override {
     CLI::App* sub = app.add_subcommand(
         "activations", "formula, range, derivative and where to use each registered activation");
-    sub->add_option("--out", out_, "write DIR/report.html with a chart of f and f' for each")
-        ->type_name("DIR");
+    out_.add(*sub, " with a chart of f and f' for each");
     sub->add_flag("--json", json_, "print one JSON document (the curves included)");
     sub->add_option("--formula", formula_,
                     "only this formula in x, e.g. \"x * sigmoid(1.702 * x)\": its derivative as "
@@ -44,7 +43,7 @@ class Activations final : public Command {
   int run() override {
     if (!formula_.empty()) return run_formula();
     const std::vector<ActivationCurve> catalog = activation_catalog();
-    const std::string page = out_.empty() ? "" : report_path(out_);
+    const std::string page = out_.claim();
     if (!page.empty()) write_activations_report(page, catalog);
     if (json_) {
       fmt::print("{}\n", catalog_json(catalog).dump(2));
@@ -73,7 +72,7 @@ class Activations final : public Command {
       throw UsageError(fmt::format("--formula: {}", e.what()));
     }
     const ActivationCurve curve = activation_curve("formula", info, {{"formula", formula_}});
-    const std::string page = out_.empty() ? "" : report_path(out_);
+    const std::string page = out_.claim();
     if (!page.empty()) write_activations_report(page, {curve});
     if (json_) {
       nlohmann::json doc = catalog_json({curve});
@@ -88,7 +87,7 @@ class Activations final : public Command {
     return kDone;
   }
 
-  std::string out_;
+  ReportOut out_;
   std::string formula_;
   bool json_ = false;
 };

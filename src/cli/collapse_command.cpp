@@ -43,7 +43,7 @@ class Collapse final : public Command {
         ->capture_default_str();
     cmd->add_option("--width", width_, "the width of every layer")->capture_default_str();
     cmd->add_flag("--json", json_, "print the results as one JSON document");
-    cmd->add_option("--out", out_, "write DIR/report.html");
+    out_.add(*cmd);
     return cmd;
   }
 
@@ -54,12 +54,12 @@ class Collapse final : public Command {
     } catch (const FieldError& e) {
       throw UsageError(fmt::format("--{}: {}", e.path().front(), e.reason()));
     }
+    const std::string path = out_.claim();  // before any output: a refused --out prints nothing
     if (json_)
       fmt::print("{}\n", to_json(result).dump(2));
     else
       print_table(result);
-    if (out_.empty()) return kDone;
-    const std::string path = report_path(out_);
+    if (path.empty()) return kDone;
     collapse_report(result).write(path);
     if (!json_) fmt::print("report: {}\n", path);
     return kDone;
@@ -69,7 +69,7 @@ class Collapse final : public Command {
   int depth_ = 16;
   int64_t width_ = 32;
   bool json_ = false;
-  std::string out_;
+  ReportOut out_;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Collapse>(); });

@@ -12,6 +12,7 @@
 #include "actlab/lab/compare.hpp"
 #include "actlab/lab/shards.hpp"
 #include "cli/commands.hpp"
+#include "cli/memory_option.hpp"
 
 namespace actlab::cli {
 namespace {
@@ -71,6 +72,7 @@ class Compare final : public Command {
     cmd->add_option("--jobs", jobs_, "cells trained at once, on threads (results do not change)")
         ->check(CLI::Range(1, 256));
     cmd->add_flag("--json", json_, "print the summary as one JSON document");
+    memory_.add(*cmd);
     cmd->add_flag("--list", list_, "print the cells, one a line: index, then path=label per axis");
     cmd->add_option("--shard", shard_,
                     "train shard K of N (K from 0): the cells whose index i has i % N == K, "
@@ -92,6 +94,8 @@ class Compare final : public Command {
     if (sweep_path_.empty()) throw UsageError("compare: expected a sweep file (or --merge DIR...)");
     const Sweep sweep = load_sweep(sweep_path_);
     if (list_) return print_cells(sweep);
+    // Cells train --jobs at a time: the largest that many must fit, checked before any is made.
+    memory_.check(estimate_sweep_memory(sweep, jobs_), "compare");
     const bool show_progress = !json_ && ::isatty(STDERR_FILENO);
     const auto progress = [&](size_t done, size_t total) {
       if (show_progress) fmt::print(stderr, "\rtrained {}/{} runs\033[K{}", done, total, done == total ? "\n" : "");
@@ -157,6 +161,7 @@ class Compare final : public Command {
   std::string shard_;
   std::vector<std::string> merge_;
   bool force_ = false;
+  MemoryLimitOption memory_;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Compare>(); });

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <optional>
 
 #include "actlab/io/run.hpp"
 #include "actlab/lab/diagnostics.hpp"
@@ -83,20 +82,14 @@ class Diagnose final : public Command {
     cmd->add_option("--steps", steps_, "training steps for a config (at most its own length)")
         ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
     cmd->add_flag("--json", json_, "print the diagnosis as one JSON document");
-    cmd->add_option("--out", out_, "write DIR/report.html (DIR empty or new)")->type_name("DIR");
-    cmd->add_flag("--force", force_,
-                  "with --out at a directory that is not empty: replace actlab's files in it "
-                  "(never a training run's)");
+    out_.add(*cmd);
     return cmd;
   }
 
   int run() override {
     // Locked from before the diagnosis until its report is written, once the input is checked.
-    std::optional<DirLock> out_lock;
-    const auto claim_out = [&] {
-      if (!out_.empty())
-        out_lock = for_flag("--out", [&] { return claim_output_dir(out_, force_); });
-    };
+    std::string report;
+    const auto claim_out = [&] { report = out_.claim(); };
     Diagnosis d;
     try {
       std::error_code ec;
@@ -113,11 +106,7 @@ class Diagnose final : public Command {
       fmt::print(stderr, "actlab diagnose: {}\n", e.what());
       return kUsageError;
     }
-    std::string report;
-    if (!out_.empty()) {
-      report = report_path(out_);
-      write_diagnosis_report(report, d);
-    }
+    if (!report.empty()) write_diagnosis_report(report, d);
     if (json_) {
       nlohmann::json doc = to_json(d);
       doc["source"] = path_;
@@ -134,8 +123,7 @@ class Diagnose final : public Command {
   std::string path_;
   int64_t steps_ = kDefaultDiagnoseSteps;
   bool json_ = false;
-  std::string out_;
-  bool force_ = false;
+  ReportOut out_;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Diagnose>(); });

@@ -1,10 +1,14 @@
-// Aligned text tables and the report path, for the commands that print tables and write pages.
+// Aligned text tables and the claimed report directory, for the commands that print tables
+// and write pages.
 #include "cli/output.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <filesystem>
+
+#include "actlab/io/run.hpp"
+#include "cli/commands.hpp"
 
 namespace actlab::cli {
 
@@ -30,9 +34,18 @@ std::string text_table(const report::Table& table) {
   return out;
 }
 
-std::string report_path(const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  return (std::filesystem::path(dir) / "report.html").string();
+void ReportOut::add(CLI::App& command, const std::string& what) {
+  command.add_option("--out", dir_, "write DIR/report.html" + what + " (DIR empty or new)")
+      ->type_name("DIR");
+  command.add_flag("--force", force_,
+                   "with --out at a directory that is not empty: replace actlab's files in it "
+                   "(never a training run's)");
+}
+
+std::string ReportOut::claim() {
+  if (dir_.empty()) return "";
+  lock_ = for_flag("--out", [&] { return claim_output_dir(dir_, force_); });
+  return (std::filesystem::path(dir_) / "report.html").string();
 }
 
 }  // namespace actlab::cli

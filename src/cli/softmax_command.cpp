@@ -79,7 +79,7 @@ class Softmax final : public Command {
         ->type_name("LIST")
         ->capture_default_str();
     sub->add_flag("--json", json_, "print one JSON document");
-    sub->add_option("--out", out_, "write DIR/report.html")->type_name("DIR");
+    out_.add(*sub);
     return sub;
   }
 
@@ -87,7 +87,7 @@ class Softmax final : public Command {
     const std::vector<float> logits = parse_numbers("--logits", logits_);
     const std::vector<SoftmaxRow> table =
         table_for_flags(logits, parse_numbers("--temperatures", temperatures_));
-    const std::string page = out_.empty() ? "" : report_path(out_);
+    const std::string page = out_.claim();
     if (!page.empty()) write_softmax_report(page, logits, table);
     if (json_) {
       fmt::print("{}\n", softmax_json(logits, table).dump(2));
@@ -104,7 +104,7 @@ class Softmax final : public Command {
   std::string logits_ = "2,1,0.1";
   std::string temperatures_ = "0.5,1,2";
   bool json_ = false;
-  std::string out_;
+  ReportOut out_;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Softmax>(); });

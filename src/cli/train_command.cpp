@@ -1,7 +1,9 @@
 // `actlab train CONFIG`: checks the config, trains with a progress bar on a terminal, writes the
 // run directory and prints the final metrics (as JSON with --json). `--stop-after N` stops at
 // the evaluation of step N; `--resume RUN_DIR` continues a run from its checkpoint. The run
-// directory is locked while it is written, and --out never replaces what it does not own.
+// directory is locked while it is written, and --out never replaces what it does not own. A run
+// whose memory estimate is over --max-memory (or the memory available) is refused before its
+// model, data or directory are made.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -13,14 +15,20 @@
 
 #include "actlab/io/run.hpp"
 #include "actlab/train/config.hpp"
+#include "actlab/train/memory_estimate.hpp"
 #include "cli/commands.hpp"
+#include "cli/memory_option.hpp"
 
 namespace actlab::cli {
 namespace {
 
-// One line redrawn in place on stderr: [=====>    ] step 120/3200 loss 0.4123 | 812 steps/s ETA 4s
+// One line redrawn in place on stderr:
+// [=====>    ] step 120/3200 loss 0.4123 | 812 steps/s ETA 4s | est 12.3 MiB
 class ProgressBar {
  public:
+  // The memory estimate shown at the end of the line.
+  void set_estimate(int64_t bytes) { estimate_ = format_bytes(bytes); }
+
   void update(int64_t step, int64_t total, double loss, const std::string& accuracy) {
     const auto now = std::chrono::steady_clock::now();
     if (step != total && now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -33,8 +41,8 @@ class ProgressBar {
     const int filled = static_cast<int>(kWidth * step / std::max<int64_t>(total, 1));
     std::string bar(static_cast<size_t>(filled), '=');
     if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), ' ');
-    fmt::print(stderr, "\r[{}] step {}/{} loss {:.4f}{} | {:.0f} steps/s ETA {:.0f}s\033[K", bar,
-               step, total, loss, accuracy, rate, eta);
+    fmt::print(stderr, "\r[{}] step {}/{} loss {:.4f}{} | {:.0f} steps/s ETA {:.0f}s | est {}\033[K",
+               bar, step, total, loss, accuracy, rate, eta, estimate_);
     if (step == total) fmt::print(stderr, "\n");
   }
 
@@ -42,6 +50,7 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_draw_{};
   int64_t first_step_ = 0;
+  std::string estimate_;
 };
 
 std::string percent(const std::optional<double>& v) {
@@ -88,6 +97,7 @@ class Train final : public Command {
     train->add_flag("--detect-anomaly", detect_anomaly_,
                     "check every op for NaN/Inf and name the first op, module and step that "
                     "made one (slower); the same as --set train.detect_anomaly=true");
+    memory_.add(*train);
     return train;
   }
 
@@ -96,8 +106,7 @@ class Train final : public Command {
     if (!resume_dir_.empty()) return resume();
     if (detect_anomaly_) sets_.push_back("train.detect_anomaly=true");
     Config config = load_config(config_path_, sets_);
-    // The memory estimate of issue 14 (model, optimiser state, activations, data) belongs here:
-    // the config is checked and nothing large is allocated yet.
+    check_memory_of(config);
     Trainer trainer(std::move(config));
     check_stop_after(trainer, 0);
     const std::string dir = out_.empty() ? default_run_dir(config_path_) : out_;
@@ -125,6 +134,13 @@ class Train final : public Command {
     if (force_) throw UsageError("--force: a resumed run replaces nothing");
   }
 
+  // Estimates the run's memory and refuses it when over the limit, before anything is built.
+  void check_memory_of(const Config& config) {
+    estimate_ = estimate_memory(config);
+    memory_.check(estimate_, "train");
+    bar_.set_estimate(estimate_.total());
+  }
+
   // A stop must come after `done` steps, at an evaluation, where the run saves its state.
   void check_stop_after(const Trainer& trainer, int64_t done) const {
     if (!stop_after_) return;
@@ -144,6 +160,7 @@ class Train final : public Command {
       check_run_dir(resume_dir_);
       return DirLock(resume_dir_);
     });
+    check_memory_of(for_flag("--resume", [&] { return run_config(resume_dir_); }));
     return continue_run(resume_dir_, "--resume");
   }
 
@@ -183,10 +200,14 @@ class Train final : public Command {
 
   // Prints the outcome; returns the exit status.
   int finish(const RunSummary& summary) const {
-    if (json_)
-      fmt::print("{}\n", summary.metrics.dump(2));
-    else
+    if (json_) {
+      nlohmann::json metrics = summary.metrics;
+      metrics["memory_estimate_bytes"] = estimate_.total();
+      metrics["memory_estimate"] = estimate_.to_json();
+      fmt::print("{}\n", metrics.dump(2));
+    } else {
       print_summary(summary);
+    }
     if (summary.result.stopped && !json_)
       fmt::print("stopped after step {}; continue with: actlab train --resume {}\n",
                  summary.result.steps, summary.dir);
@@ -207,6 +228,8 @@ class Train final : public Command {
   bool json_ = false;
   bool detect_anomaly_ = false;
   bool force_ = false;
+  MemoryLimitOption memory_;
+  MemoryEstimate estimate_;
   ProgressBar bar_;
   std::string accuracy_;
 };

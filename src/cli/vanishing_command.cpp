@@ -112,7 +112,7 @@ class Vanishing final : public Command {
     cmd->add_option("--train", options_.train_steps,
                     "also train each net this many steps on circles and show the loss curves");
     cmd->add_flag("--json", json_, "print the results as one JSON document");
-    cmd->add_option("--out", out_, "write DIR/report.html");
+    out_.add(*cmd);
     return cmd;
   }
 
@@ -123,14 +123,14 @@ class Vanishing final : public Command {
     } catch (const FieldError& e) {
       throw UsageError(fmt::format("{}: {}", flag_for(e), e.reason()));
     }
+    const std::string path = out_.claim();  // before any output: a refused --out prints nothing
     if (json_) {
       fmt::print("{}\n", to_json(result).dump(2));
     } else {
       print_norms(result);
       if (options_.train_steps > 0) print_training(result);
     }
-    if (out_.empty()) return kDone;
-    const std::string path = report_path(out_);
+    if (path.empty()) return kDone;
     vanishing_report(result).write(path);
     if (!json_) fmt::print("report: {}\n", path);
     return kDone;
@@ -139,7 +139,7 @@ class Vanishing final : public Command {
  private:
   VanishingOptions options_;
   bool json_ = false;
-  std::string out_;
+  ReportOut out_;
 };
 
 const CommandRegistration registration([] { return std::make_unique<Vanishing>(); });

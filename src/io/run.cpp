@@ -404,10 +404,14 @@ void check_run_dir(const std::string& dir) {
   require(kCheckpointFile, "the run saved no checkpoint: it stopped before its first evaluation");
 }
 
-SavedRun open_run(const std::string& dir) {
+Config run_config(const std::string& dir) {
   check_run_dir(dir);
+  return load_config(file_in(dir, kConfigFile));
+}
+
+SavedRun open_run(const std::string& dir) {
+  Config config = run_config(dir);
   const std::string checkpoint = file_in(dir, kCheckpointFile);
-  Config config = load_config(file_in(dir, kConfigFile));
   const TensorFile file = read_tensor_file(checkpoint);
   if (!file.meta.contains("progress"))
     throw CheckpointError(checkpoint, "holds no training progress (an older actlab saved it), "

@@ -15,7 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string_view>
 
 #include "actlab/detail/fields.hpp"
@@ -38,12 +37,21 @@ void put(std::string& out, const T& value) {
 }
 
 // Takes the meta and tensors apart, so that saving a checkpoint copies neither.
+// The string is reserved at its final size: grown by doubling, a large checkpoint would hold
+// two copies at once, which the memory estimate would have to count.
 std::string encode(const nlohmann::json& meta_doc,
                    const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  std::string out(kMagic, sizeof kMagic);
+  const std::string meta = meta_doc.dump();
+  size_t size = sizeof kMagic + 2 * sizeof(uint32_t) + sizeof(uint64_t) + meta.size() +
+                sizeof(uint32_t) + sizeof(uint64_t);
+  for (const auto& [name, t] : tensors)
+    size += 2 * sizeof(uint32_t) + name.size() + static_cast<size_t>(t.dim()) * sizeof(int64_t) +
+            static_cast<size_t>(t.numel()) * sizeof(float);
+  std::string out;
+  out.reserve(size);
+  out.append(kMagic, sizeof kMagic);
   put(out, kVersion);
   put(out, uint32_t{0});
-  const std::string meta = meta_doc.dump();
   put(out, static_cast<uint64_t>(meta.size()));
   out += meta;
   put(out, static_cast<uint32_t>(tensors.size()));
@@ -88,12 +96,17 @@ class Reader {
   size_t pos_ = 0;
 };
 
+// Read at its size in one string (a stream's buffer would grow by doubling and then be copied).
 std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw CheckpointError(path, fmt::format("cannot open: {}", std::strerror(errno)));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw CheckpointError(path, fmt::format("cannot read: {}", std::strerror(errno)));
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+    throw CheckpointError(path, fmt::format("cannot read: {}", std::strerror(errno)));
+  return bytes;
 }
 
 Tensor decode_tensor(Reader& r, const std::string& path, const std::string& name) {

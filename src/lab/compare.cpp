@@ -309,6 +309,13 @@ CompareResult run_compare(const Sweep& sweep, int jobs,
   return summarise_sweep(sweep, std::move(cells), std::move(runs));
 }
 
+MemoryEstimate estimate_sweep_memory(const Sweep& sweep, int jobs) {
+  std::vector<MemoryEstimate> cells;
+  for (const SweepCell& cell : expand(sweep))
+    cells.push_back(estimate_memory(cell.config, /*checkpoints=*/false));
+  return estimate_concurrent(cells, jobs);
+}
+
 json summary_json(const CompareResult& r) {
   json groups = json::array();
   for (const GroupSummary& g : r.groups)

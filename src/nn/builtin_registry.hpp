@@ -38,6 +38,12 @@ init::Scheme scheme_from(const nlohmann::json& resolved_init);
 // it (errors re-rooted at the field); a gated FFN's kind or gate activation; a list of layer
 // specs, each resolved.
 CustomField activation_field(const char* fallback, std::string help);
+// An activation spec ("gelu", {"name": "prelu", ...} or a formula) as a layer spec.
+nlohmann::json layer_spec_of(const nlohmann::json& activation);
+// The cost of an FFN block's own layers at a width: standard, up + act + down (the activation
+// an activation spec); gated, gate + up + act(gate) * up + down. No residual sum.
+MemoryCost ffn_block_cost(int64_t width, int64_t d_ff, const nlohmann::json& activation, bool bias,
+                          bool gated);
 CustomField gate_field();
 CustomField layers_field();
 

@@ -1,6 +1,7 @@
 // The built-in layer types of "layers" lists (activation names aside, which the activation
-// registry holds): linear, dropout, layer_norm, rms_norm, the residual FFN blocks and residual. Each entry is its
-// factory, one line of description and its fields; the factory says what width comes out.
+// registry holds): linear, dropout, layer_norm, rms_norm, the residual FFN blocks and residual.
+// Each entry is its factory, one line of description, its fields and its memory cost; the
+// factory says what width comes out.
 #include <fmt/format.h>
 
 #include "actlab/detail/fields.hpp"
@@ -79,6 +80,18 @@ CustomField activation_field(const char* fallback, std::string help) {
           }};
 }
 
+MemoryCost ffn_block_cost(int64_t width, int64_t d_ff, const json& activation, bool bias,
+                          bool gated) {
+  const int64_t hidden_biases = bias ? d_ff : 0, out_biases = bias ? width : 0;
+  if (gated)
+    // gate and up, their product act(gate) * up, and down's output.
+    return {width, 3 * width * d_ff + 2 * hidden_biases + out_biases, 3 * d_ff + width, 0};
+  const MemoryCost act = layer_cost(layer_spec_of(activation), d_ff);
+  // up's output, the activation's, and down's.
+  return {width, 2 * width * d_ff + hidden_biases + out_biases + act.parameters,
+          d_ff + act.kept_per_example + width, 0};
+}
+
 CustomField gate_field() {
   json known = gated_kind_names();
   for (const std::string& name : gate_activation_names()) known.push_back(name);
@@ -125,7 +138,8 @@ NumberField eps_field(double fallback) {
   return {"eps", false, fallback, 0, 1, true, false, "added to the variance for stability"};
 }
 
-// The init of a block's own layers: the hidden one by its activation's gain, the others by 1.
+// The init of a block's own layers: the hidden one by the gain of its activation (as a layer
+// spec), the others by 1.
 void init_block(Linear& hidden, std::initializer_list<Linear*> others, const json& activation,
                 const BuildContext& context) {
   init::apply(hidden, context.scheme_for(activation), context.gen);
@@ -135,7 +149,7 @@ void init_block(Linear& hidden, std::initializer_list<Linear*> others, const jso
 Layer ffn(const json& spec, int64_t in_width, const BuildContext& context) {
   auto block = std::make_unique<FeedForward>(in_width, integer(spec, "d_ff"), spec["activation"],
                                              spec.at("bias").get<bool>(), context.gen);
-  init_block(block->up, {&block->down}, spec["activation"], context);
+  init_block(block->up, {&block->down}, layer_spec_of(spec["activation"]), context);
   return {std::make_unique<Residual>(std::move(block), real(spec, "dropout"), context.gen),
           in_width};
 }
@@ -164,6 +178,46 @@ Layer residual(const json& spec, int64_t in_width, const BuildContext& context) 
                                              in_width, body.out_width));
   return {std::make_unique<Residual>(std::move(body.module), real(spec, "dropout"), context.gen),
           in_width};
+}
+
+// ---- memory costs (MemoryCost: floats; kept counts are per example) ---------------------------
+
+MemoryCost linear_cost(const json& spec, int64_t in_width) {
+  const int64_t out = integer(spec, "out");
+  return {out, (in_width + (spec.at("bias").get<bool>() ? 1 : 0)) * out, out, 0};
+}
+
+// Its output, and the mask it saves.
+MemoryCost dropout_cost(const json&, int64_t in_width) { return {in_width, 0, 2 * in_width, 0}; }
+
+// Its output and the two statistics a row it saves.
+MemoryCost layer_norm_cost(const json& spec, int64_t in_width) {
+  return {in_width, (spec.at("bias").get<bool>() ? 2 : 1) * in_width, in_width + 2, 0};
+}
+
+MemoryCost rms_norm_cost(const json&, int64_t in_width) {
+  return {in_width, in_width, in_width + 2, 0};
+}
+
+// The sum x + block(x) of a residual block, and the dropout on the block's output.
+MemoryCost around_residual(MemoryCost body, int64_t width, float dropout) {
+  body.out_width = width;
+  body.kept_per_example += width + (dropout > 0.f ? 2 * width : 0);
+  // x is held while the body runs; then the sum is made.
+  body.eval_per_example = std::max(body.eval_per_example, width + body.kept_per_example);
+  return body;
+}
+
+// The layer types ffn and gated_ffn: the block, its dropout and the sum.
+template <bool gated>
+MemoryCost ffn_layer_cost(const json& spec, int64_t in_width) {
+  return around_residual(ffn_block_cost(in_width, integer(spec, "d_ff"), spec["activation"],
+                                        spec.at("bias").get<bool>(), gated),
+                         in_width, real(spec, "dropout"));
+}
+
+MemoryCost residual_cost(const json& spec, int64_t in_width) {
+  return around_residual(layers_cost(spec["layers"], in_width), in_width, real(spec, "dropout"));
 }
 
 CustomField layer_list() {
@@ -201,33 +255,40 @@ std::vector<LayerEntry> builtin_layers() {
        linear,
        {"y = x W^T + b, to `out` features; its init gain is that of the activation it feeds",
         {required_width("out", "output features"),
-         BoolField{"bias", true, "add a learned bias"}}}},
+         BoolField{"bias", true, "add a learned bias"}},
+        linear_cost}},
       {"dropout",
        dropout,
        {"zeroes each element with probability p in training, scaling the rest by 1/(1-p)",
-        {NumberField{"p", false, 0.5, 0, 1, false, true, "probability of zeroing"}}}},
+        {NumberField{"p", false, 0.5, 0, 1, false, true, "probability of zeroing"}},
+        dropout_cost}},
       {"layer_norm",
        layer_norm,
        {"(x - mean) / sqrt(var + eps) * weight + bias over the features (Ba et al. 2016)",
-        {eps_field(1e-5), BoolField{"bias", true, "a learned bias"}}}},
+        {eps_field(1e-5), BoolField{"bias", true, "a learned bias"}},
+        layer_norm_cost}},
       {"rms_norm",
        rms_norm,
        {"x / sqrt(mean(x^2) + eps) * weight over the features (Zhang and Sennrich 2019)",
-        {eps_field(1e-6)}}},
+        {eps_field(1e-6)},
+        rms_norm_cost}},
       {"ffn",
        ffn,
        {"standard residual FFN block: x + dropout(down(act(up(x))))",
         {d_ff(), activation_field("gelu", "a name (gelu, relu, ...) or {\"name\": ..., parameters}"),
-         BoolField{"bias", true, "biases in up and down"}, residual_dropout()}}},
+         BoolField{"bias", true, "biases in up and down"}, residual_dropout()},
+        ffn_layer_cost<false>}},
       {"gated_ffn",
        gated_ffn,
        {"gated residual FFN block: x + dropout(down(act(gate(x)) * up(x)))",
         {d_ff(), gate_field(), BoolField{"bias", false, "biases in gate, up and down"},
-         residual_dropout()}}},
+         residual_dropout()},
+        ffn_layer_cost<true>}},
       {"residual",
        residual,
        {"x + dropout(layers(x)): a residual connection around a list of layers",
-        {layer_list(), residual_dropout()}}},
+        {layer_list(), residual_dropout()},
+        residual_cost}},
   };
 }
 

@@ -1,6 +1,7 @@
 // The built-in model kinds: sequential (any list of registered layers, then the head the task
 // needs), mlp (a shorthand that expands to a sequential list) and ffn (residual FFN blocks
-// between an input and an output projection). Also the "init" field they share.
+// between an input and an output projection), with their memory costs; and the "init" field
+// they share.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -17,12 +18,17 @@ namespace actlab::nn {
 
 using json = nlohmann::json;
 
-json mlp_layers(const std::vector<int64_t>& hidden, const json& activation, float dropout) {
-  json activation_layer = activation;
+json registry_detail::layer_spec_of(const json& activation) {
+  json layer = activation;
   if (activation.is_object() && activation.contains("name")) {
-    activation_layer.erase("name");
-    activation_layer["type"] = activation["name"];
+    layer.erase("name");
+    layer["type"] = activation["name"];
   }
+  return layer;
+}
+
+json mlp_layers(const std::vector<int64_t>& hidden, const json& activation, float dropout) {
+  const json activation_layer = registry_detail::layer_spec_of(activation);
   json layers = json::array();
   for (int64_t width : hidden) {
     layers.push_back({{"type", "linear"}, {"out", width}});
@@ -131,6 +137,17 @@ std::unique_ptr<Module> sequential_model(const json& layers, int64_t in_width, i
   return net;
 }
 
+// The layers, then the linear head sequential_model appends.
+MemoryCost sequential_cost(const json& layers, int64_t in_width, int64_t out_width) {
+  MemoryCost cost = layers_cost(layers, in_width);
+  const MemoryCost head = layer_cost({{"type", "linear"}, {"out", out_width}}, cost.out_width);
+  cost.parameters += head.parameters;
+  cost.kept_per_example += head.kept_per_example;
+  cost.eval_per_example = std::max(cost.eval_per_example, head.eval_per_example);
+  cost.out_width = out_width;
+  return cost;
+}
+
 // The activation spec of a resolved layer spec, or null when the layer is no activation.
 json activation_of(const json& layer) {
   if (is_formula_spec(layer)) return layer;
@@ -229,6 +246,19 @@ class ResidualFFN : public Module {
   Generator dropout_gen_;
 };
 
+// in, the blocks with the sum and dropout each, out; evaluation holds the stream and a block.
+MemoryCost residual_ffn_cost(const json& spec, int64_t in_width, int64_t out_width) {
+  const bool gated = spec["block"] == "gated";
+  const int64_t d_model = spec["d_model"], blocks = spec["blocks"];
+  const float dropout = spec["dropout"].get<float>();
+  const MemoryCost block = ffn_block_cost(d_model, spec["d_ff"], spec["activation"], !gated, gated);
+  const int64_t block_kept = block.kept_per_example + d_model + (dropout > 0.f ? 2 * d_model : 0);
+  return {out_width,
+          (in_width + 1) * d_model + blocks * block.parameters + (d_model + 1) * out_width,
+          d_model + blocks * block_kept + out_width,
+          in_width + d_model + std::max(block_kept, out_width)};
+}
+
 // The activation field's rule and default depend on the block: a gated block takes a gated
 // kind (default swiglu), a standard one any activation (default gelu).
 json check_ffn(json spec) {
@@ -284,7 +314,12 @@ std::vector<ModelEntry> builtin_models() {
                      check_hidden},
          activation_field("relu", "a name (relu, gelu, ...) or {\"name\": ..., parameters}"),
          init_field(), dropout_field()},
-        check_mlp}},
+        check_mlp,
+        [](const json& spec, int64_t in_width, int64_t out_width) {
+          const json layers = mlp_layers(spec["hidden"].get<std::vector<int64_t>>(),
+                                         spec["activation"], spec["dropout"].get<float>());
+          return sequential_cost(layers, in_width, out_width);
+        }}},
       {"ffn",
        [](const json& spec, int64_t in_width, int64_t out_width, const BuildContext& context) {
          return std::make_unique<ResidualFFN>(spec, in_width, out_width, context);
@@ -302,14 +337,18 @@ std::vector<ModelEntry> builtin_models() {
                                       "kind or the activation on the gate (default swiglu)"}},
                      [](const json& value, const FieldPath&) { return value; }},
          init_field(), dropout_field()},
-        check_ffn}},
+        check_ffn,
+        residual_ffn_cost}},
       {"sequential",
        [](const json& spec, int64_t in_width, int64_t out_width, const BuildContext& context) {
          return sequential_model(spec["layers"], in_width, out_width, context);
        },
        {"sequential: the listed layers in order, then a linear head to the task's outputs",
         {layers_field(), init_field()},
-        check_sequential}},
+        check_sequential,
+        [](const json& spec, int64_t in_width, int64_t out_width) {
+          return sequential_cost(spec["layers"], in_width, out_width);
+        }}},
   };
 }
 

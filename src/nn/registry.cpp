@@ -150,6 +150,22 @@ Layer make_activation_layer(const json& resolved, int64_t in_width) {
   return {make_activation(spec), in_width};
 }
 
+// An activation layer's cost: its output, and its learned values (a PReLU's slopes, a
+// formula's learned parameters, one each or one per channel).
+MemoryCost activation_layer_cost(const json& resolved, int64_t in_width) {
+  const int64_t per_parameter = resolved.value("num_parameters", int64_t{0});
+  const int64_t learned = is_formula_spec(resolved)
+                              ? static_cast<int64_t>(resolved.value("learn", json::array()).size())
+                              : 1;
+  return {in_width, learned * per_parameter, in_width, 0};
+}
+
+// An evaluation's working set filled in where a cost leaves it to the default.
+MemoryCost with_eval(MemoryCost cost, int64_t in_width) {
+  if (cost.eval_per_example == 0) cost.eval_per_example = in_width + cost.kept_per_example;
+  return cost;
+}
+
 }  // namespace
 
 // ---- layers ----------------------------------------------------------------------------------
@@ -170,21 +186,57 @@ init::Scheme BuildContext::scheme_for(const json& layer) const {
   return scheme;
 }
 
-void register_layer(const std::string& type, LayerFactory factory, const std::string& description,
-                    std::vector<FieldSpec> fields) {
-  add(layers(), LayerEntry{type, std::move(factory), {description, std::move(fields)}},
-      "register_layer", is_activation(type));
+void register_layer(const std::string& type, LayerFactory factory, LayerInfo info) {
+  add(layers(), LayerEntry{type, std::move(factory), std::move(info)}, "register_layer",
+      is_activation(type));
 }
 
-void register_layer(const std::string& type, SimpleLayerFactory factory,
-                    const std::string& description, std::vector<FieldSpec> fields) {
+void register_layer(const std::string& type, LayerFactory factory, const std::string& description,
+                    std::vector<FieldSpec> fields) {
+  register_layer(type, std::move(factory), LayerInfo{description, std::move(fields)});
+}
+
+void register_layer(const std::string& type, SimpleLayerFactory factory, LayerInfo info) {
   if (!factory) throw Error(fmt::format("register_layer: \"{}\" has no factory", type));
   register_layer(
       type,
       [factory = std::move(factory)](const json& spec, int64_t in_width, const BuildContext&) {
         return factory(spec, in_width);
       },
-      description, std::move(fields));
+      std::move(info));
+}
+
+void register_layer(const std::string& type, SimpleLayerFactory factory,
+                    const std::string& description, std::vector<FieldSpec> fields) {
+  register_layer(type, std::move(factory), LayerInfo{description, std::move(fields)});
+}
+
+MemoryCost default_layer_cost(const json& spec, int64_t in_width) {
+  const auto out = spec.find("out");
+  const int64_t out_width =
+      out != spec.end() && out->is_number_integer() && out->get<int64_t>() > 0 ? out->get<int64_t>()
+                                                                               : in_width;
+  return {out_width, (in_width + 1) * out_width, 4 * std::max(in_width, out_width), 0};
+}
+
+MemoryCost layer_cost(const json& spec, int64_t in_width) {
+  const auto [resolved, entry] = resolve(spec);
+  if (!entry) return with_eval(activation_layer_cost(resolved, in_width), in_width);
+  const LayerCostFn& cost = entry->info.cost;
+  return with_eval(cost ? cost(resolved, in_width) : default_layer_cost(resolved, in_width),
+                   in_width);
+}
+
+MemoryCost layers_cost(const json& specs, int64_t in_width) {
+  MemoryCost total{in_width, 0, 0, in_width};
+  for (const json& spec : specs) {
+    const MemoryCost layer = layer_cost(spec, total.out_width);
+    total.out_width = layer.out_width;
+    total.parameters += layer.parameters;
+    total.kept_per_example += layer.kept_per_example;
+    total.eval_per_example = std::max(total.eval_per_example, layer.eval_per_example);
+  }
+  return total;
 }
 
 json resolve_layer(const json& spec) { return resolve(spec).first; }
@@ -301,6 +353,12 @@ std::unique_ptr<Module> make_model(const json& spec, int64_t in_width, int64_t o
   } catch (const FieldError& e) {
     throw e.within("model");
   }
+}
+
+std::optional<MemoryCost> model_cost(const json& spec, int64_t in_width, int64_t out_width) {
+  const ModelEntry entry = find_model(spec, {"model"});
+  if (!entry.info.cost) return std::nullopt;
+  return with_eval(entry.info.cost(spec, in_width, out_width), in_width);
 }
 
 std::vector<std::string> model_kinds() { return keys(models()); }

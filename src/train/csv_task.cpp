@@ -650,6 +650,41 @@ Dataset make_csv_task(const json& resolved_spec) {
   return data;
 }
 
+TaskShape csv_task_shape(const json& resolved_spec) {
+  namespace fs = std::filesystem;
+  const auto bytes_of = [](const json& path) -> int64_t {
+    std::error_code error;
+    const auto size = path.is_string() ? fs::file_size(path.get<std::string>(), error) : 0;
+    return error ? kMaxCsvBytes : static_cast<int64_t>(size);
+  };
+  const int64_t fields = static_cast<int64_t>(resolved_spec.at("features").size()) + 1;
+  const auto rows_in = [&](int64_t bytes) { return bytes / (2 * fields) + 1; };
+  const int64_t train_bytes = bytes_of(resolved_spec.at("path"));
+  const int64_t test_bytes = bytes_of(resolved_spec.at("test_path"));
+  const int64_t rows = rows_in(train_bytes);
+  const bool test_file = !resolved_spec.at("test_path").is_null();
+  const double fraction =
+      test_file ? 0.0 : resolved_spec.value("test_fraction", json(0.2)).get<double>();
+  TaskShape shape;
+  shape.n_train = rows;
+  shape.n_test = test_file ? rows_in(test_bytes)
+                           : static_cast<int64_t>(std::ceil(static_cast<double>(rows) * fraction)) + 1;
+  shape.input_dim = fields - 1;
+  shape.label_width = 1;
+  const std::string kind = resolved_spec.at("kind");
+  shape.kind = kind == "binary" ? TaskKind::binary
+               : kind == "multiclass" ? TaskKind::multiclass
+                                      : TaskKind::regression;
+  shape.num_classes =
+      shape.kind == TaskKind::regression ? 0 : static_cast<int64_t>(resolved_spec.at("classes").size());
+  shape.output_dim = shape.kind == TaskKind::multiclass ? shape.num_classes : 1;
+  // The bytes, read again to check them, and the parsed values kept for later runs, with the
+  // inputs before they are standardised.
+  shape.other_bytes = train_bytes + test_bytes +
+                      2 * (shape.n_train + shape.n_test) * fields * static_cast<int64_t>(sizeof(float));
+  return shape;
+}
+
 std::string csv_task_description() {
   return "a CSV file of your own: a header row, numeric features, a target column of class "
          "labels (strings or integers) or numbers";

@@ -352,6 +352,20 @@ std::string to_string(TaskKind kind) {
   throw Error("to_string: unknown task kind");
 }
 
+TaskShape task_shape(const json& resolved_spec) {
+  if (resolved_spec.at("name") == kCsv) return csv_task_shape(resolved_spec);
+  const TaskDef& task = task_named(resolved_spec.at("name").get<std::string>());
+  const Dims dims = task.dims(resolved_spec);
+  return {whole(resolved_spec, "n_train"),
+          whole(resolved_spec, "n_test"),
+          dims.input,
+          task.kind == TaskKind::regression ? dims.output : 1,
+          task.kind,
+          dims.classes,
+          dims.output,
+          0};
+}
+
 std::vector<std::string> task_names() {
   std::vector<std::string> names;
   for (const TaskDef& task : tasks()) names.push_back(task.name);

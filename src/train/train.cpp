@@ -317,8 +317,8 @@ std::vector<GradNorm> Trainer::grad_norms() const {
     if (!name.ends_with("weight")) continue;
     const Tensor g = p.grad();
     double sq = 0;
-    if (g.defined())
-      for (float v : g.to_vector()) sq += static_cast<double>(v) * v;
+    const float* values = g.defined() ? g.data() : nullptr;  // read in place: no copy to count
+    for (int64_t i = 0; values && i < g.numel(); ++i) sq += static_cast<double>(values[i]) * values[i];
     norms.push_back({name, std::sqrt(sq)});
   }
   return norms;

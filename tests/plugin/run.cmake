@@ -77,20 +77,45 @@ string(JSON f0 GET "${out}" activations ${last} f0)
 string(JSON df0 GET "${out}" activations ${last} df0)
 expect_equal("the last activation listed" "${name} ${f0} ${df0}" "squareplus 1.0 0.5")
 
-# `actlab compare` over the example sweep (squareplus at two b beside GELU, 3 seeds each): three
-# groups that all learn the 3 spirals (chance is 1/3), and a report that names them.
+# The plugin's layer type is in the config schema, with its field.
+expect_success("" --plugin ${squareplus} schema)
+string(JSON layer_types GET "${out}" "$defs" layer anyOf 0 enum)
+if(NOT layer_types MATCHES "\"layer_scale\"")
+  message(FATAL_ERROR "`actlab --plugin ... schema` lists no layer_scale: ${layer_types}")
+endif()
+string(JSON count LENGTH "${out}" "$defs" layer anyOf)
+set(found "")
+math(EXPR last "${count} - 1")
+foreach(i RANGE ${last})
+  string(JSON type ERROR_VARIABLE missing GET "${out}" "$defs" layer anyOf ${i} properties type const)
+  if(type STREQUAL "layer_scale")
+    string(JSON found GET "${out}" "$defs" layer anyOf ${i} properties init default)
+  endif()
+endforeach()
+if(NOT found EQUAL 0.1)
+  message(FATAL_ERROR "layer_scale's init default in the schema: expected 0.1, found \"${found}\"")
+endif()
+
+# `actlab compare` over the example sweep (sequential models with the plugin's layer_scale after
+# each activation; the first activation squareplus at two b or GELU, 3 seeds each): three groups
+# that all learn the 3 spirals (chance is 1/3), whose models hold layer_scale's factors (2 x 64
+# of the 4675 parameters: 2*64+64 + 64 + 64*64+64 + 64 + 64*3+3), and a report that names them.
 expect_success("" --plugin ${squareplus} compare ${SOURCE_DIR}/examples/plugin/sweep.json
                --out ${WORK_DIR}/compare --jobs 2 --json)
 set(groups)
 foreach(g RANGE 2)
   string(JSON group GET "${out}" groups ${g} group)
   string(JSON accuracy GET "${out}" groups ${g} test_accuracy mean)
+  string(JSON parameters GET "${out}" groups ${g} parameters)
   list(APPEND groups "${group}")
   if(accuracy LESS 0.8)
     message(FATAL_ERROR "${group} reached a test accuracy of only ${accuracy}")
   endif()
+  expect_equal("the parameters of ${group}" "${parameters}" 4675)
 endforeach()
 expect_equal("compare's groups" "${groups}" "GELU;squareplus (b = 4);squareplus (b = 1)")
+string(JSON axis GET "${out}" axes 0)
+expect_equal("compare's first axis" "${axis}" "model.layers.1")
 file(READ ${WORK_DIR}/compare/report.html report)
 if(NOT report MATCHES "squareplus \\(b = 1\\)")
   message(FATAL_ERROR "compare's report does not name squareplus")

@@ -67,6 +67,10 @@ ClaimedRunDir claim_run_dir(const std::string& dir, const Config& config, bool f
 // whose report.html it would replace, or holds anything else and `force` is false.
 DirLock claim_output_dir(const std::string& dir, bool force);
 
+// The config of the run in `dir` (its config.json), checked: what open_run would build, to be
+// looked at first (its memory estimate). Throws as open_run does for a missing or bad file.
+Config run_config(const std::string& dir);
+
 // A run directory opened to continue it: a trainer made from its config.json, holding the
 // model's parameters and the optimiser's state of its checkpoint.bin, and where the run stood.
 struct SavedRun {

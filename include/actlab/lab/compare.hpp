@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actlab/train/config.hpp"
+#include "actlab/train/memory_estimate.hpp"
 #include "actlab/train/train.hpp"
 
 namespace actlab {
@@ -78,6 +79,11 @@ struct CompareResult {
 // (each cell trains on one thread, set_num_threads(1)), so any `jobs` gives the same numbers.
 CompareResult run_compare(const Sweep& sweep, int jobs = 1,
                           const std::function<void(size_t done, size_t total)>& progress = {});
+
+// The memory of training the sweep's cells `jobs` at a time (run_compare, or a shard of it):
+// the sum of the `jobs` largest cells' estimates (train/memory_estimate.hpp), without
+// checkpoints, which cells do not save.
+MemoryEstimate estimate_sweep_memory(const Sweep& sweep, int jobs);
 
 // The pieces of run_compare, which the shards of a sweep share (lab/shards.hpp): the cells
 // `which` trained, `jobs` at a time, results in that order; and the summary of a whole sweep's

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,18 +60,39 @@ using LayerFactory = std::function<Layer(const nlohmann::json& spec, int64_t in_
                                          const BuildContext& context)>;
 using SimpleLayerFactory = std::function<Layer(const nlohmann::json& spec, int64_t in_width)>;
 
+// What a layer or a model takes in memory, known from its resolved spec and input width
+// without building it: the estimate a run makes before it allocates (train/memory.hpp) adds
+// these up. Counts are floats.
+struct MemoryCost {
+  int64_t out_width = 0;   // a layer's output width (for a model: the task's)
+  int64_t parameters = 0;  // learned floats
+  // Per example, what a training forward keeps until backward: the outputs of its ops (the op
+  // after each saves them) and what they save besides their inputs (a dropout mask, a norm's
+  // statistics).
+  int64_t kept_per_example = 0;
+  // Per example, the most that is live at once in a forward without grad (an evaluation):
+  // its input and every tensor it makes, at most in_width + kept_per_example, which 0 means.
+  int64_t eval_per_example = 0;
+};
+// A layer type's cost from its resolved spec and the width of its input.
+using LayerCostFn = std::function<MemoryCost(const nlohmann::json& spec, int64_t in_width)>;
+
 struct LayerInfo {
   std::string description;
   std::vector<FieldSpec> fields;
+  // Empty: default_layer_cost, a conservative guess.
+  LayerCostFn cost = {};
 };
 
 // Adds a layer type; throws Error when the type is taken (an activation's name included).
 void register_layer(const std::string& type, LayerFactory factory,
                     const std::string& description, std::vector<FieldSpec> fields = {});
+void register_layer(const std::string& type, LayerFactory factory, LayerInfo info);
 // The same for a factory that needs no context: its modules' default generator arguments
 // (default_generator()) are the run's generator while a model is built.
 void register_layer(const std::string& type, SimpleLayerFactory factory,
                     const std::string& description, std::vector<FieldSpec> fields = {});
+void register_layer(const std::string& type, SimpleLayerFactory factory, LayerInfo info);
 
 // A layer from its spec: a type name ("gelu", "layer_norm"), an object {"type": ..., fields},
 // or an activation written as a formula ({"formula": ...}). A bad spec throws FieldError with
@@ -86,6 +108,18 @@ int64_t append_layers(Sequential& sequential, const nlohmann::json& specs, int64
 // The spec with its type's fields checked and defaults filled in ("type" first); no module
 // is made, so widths are not checked.
 nlohmann::json resolve_layer(const nlohmann::json& spec);
+
+// The memory cost of a layer spec (resolved first) at an input width, from its entry, without
+// building it; an activation's is its output and its learned slopes.
+MemoryCost layer_cost(const nlohmann::json& spec, int64_t in_width);
+// The same for a list of layer specs, each fed the previous one's output: the sums, the last
+// width, and the largest evaluation working set of any one layer.
+MemoryCost layers_cost(const nlohmann::json& specs, int64_t in_width);
+// The cost of a layer type that reports none: its output width is its spec's integer "out" if
+// it has one, else its input's; a dense map's parameters, (in_width + 1) * out_width; and, kept
+// for backward, 4 * max(in_width, out_width) floats per example: as much as a linear layer, an
+// activation and a saved mask and intermediate of that width together.
+MemoryCost default_layer_cost(const nlohmann::json& spec, int64_t in_width);
 
 std::vector<std::string> layer_types();  // built-ins first, then users', in registration order
 LayerInfo layer_info(const std::string& type);
@@ -105,6 +139,12 @@ struct ModelInfo {
   // width against the layers): gets the resolved spec and returns it completed, or throws
   // FieldError with a path under "model". Empty: nothing to check.
   std::function<nlohmann::json(nlohmann::json spec)> check = {};
+  // The model's memory cost from its resolved spec, input width and output width, without
+  // building it (its out_width is the output width given). Empty: unknown, and the memory
+  // estimate of a run says that it leaves the model out. (The decoder's would count
+  // decoder_parameter_count and, per example, the attention's [heads, T, T] probabilities.)
+  std::function<MemoryCost(const nlohmann::json& spec, int64_t in_width, int64_t out_width)> cost =
+      {};
 };
 
 // Adds a model kind; throws Error when the kind is taken.
@@ -119,6 +159,11 @@ nlohmann::json resolve_model(const nlohmann::json& spec);
 // from gen. A layer that does not fit its input throws FieldError under "model".
 std::unique_ptr<Module> make_model(const nlohmann::json& spec, int64_t in_width,
                                    int64_t out_width, Generator& gen);
+
+// The memory cost of a resolved model spec, from its kind's entry; nothing when the kind
+// reports none.
+std::optional<MemoryCost> model_cost(const nlohmann::json& spec, int64_t in_width,
+                                     int64_t out_width);
 
 std::vector<std::string> model_kinds();
 ModelInfo model_info(const std::string& kind);

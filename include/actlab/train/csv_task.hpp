@@ -34,6 +34,9 @@ Dataset make_csv_task(const nlohmann::json& resolved_spec);
 // The same split with the inputs as the file holds them (input_mean and input_scale empty).
 Dataset read_csv_task(const nlohmann::json& resolved_spec);
 
+// The shape of a resolved csv spec's data (data::task_shape), from its files' sizes.
+TaskShape csv_task_shape(const nlohmann::json& resolved_spec);
+
 std::string csv_task_description();
 std::vector<std::string> csv_task_fields();  // "name", then the rest
 nlohmann::json csv_task_schema();

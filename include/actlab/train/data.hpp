@@ -46,6 +46,22 @@ Dataset make_task(const nlohmann::json& spec);
 // The spec checked and completed with every default, as make_task reads it.
 nlohmann::json resolve_task(const nlohmann::json& spec);
 
+// What a task's data will take, known from its resolved spec before any of it is made (for the
+// memory estimate). A csv task's row counts are bounds from its files' sizes, as a row of k
+// fields takes at least 2k bytes (each field a character and a separator).
+struct TaskShape {
+  int64_t n_train = 0, n_test = 0;
+  int64_t input_dim = 0;
+  int64_t label_width = 0;  // floats of y per example
+  TaskKind kind = TaskKind::binary;
+  int64_t num_classes = 0;  // as in Dataset
+  int64_t output_dim = 0;
+  // Bytes besides the tensors while the data exist: for csv, the files' bytes (read again to
+  // check them each time the task is made) and the parsed values that later runs reuse.
+  int64_t other_bytes = 0;
+};
+TaskShape task_shape(const nlohmann::json& resolved_spec);
+
 std::vector<std::string> task_names();
 std::string task_description(const std::string& name);         // one line
 // A task's kind by its name; a csv task's kind depends on its data: throws Error for "csv".
