@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "actlab/core/memory.hpp"
 #include "actlab/core/threads.hpp"
 #include "actlab/detail/fields.hpp"
 #include "actlab/io/serialize.hpp"
@@ -261,6 +262,10 @@ std::vector<TrainResult> train_cells(const std::vector<SweepCell>& cells,
     parallel_for(which.size(), std::max(jobs, 1), [&](size_t i) {
       set_num_threads(1);
       runs[i] = Trainer(cells.at(which[i]).config).run();
+      // The cell's buffers go back to the OS rather than stay in this thread's cache, where the
+      // next cell's other sizes could not reuse them: cells that run one after another on a
+      // thread then do not add up, and estimate_sweep_memory holds.
+      memory::clear_cache();
       const size_t finished = ++done;
       if (progress) {
         std::lock_guard<std::mutex> lock(progress_lock);

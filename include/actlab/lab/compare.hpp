@@ -82,7 +82,8 @@ CompareResult run_compare(const Sweep& sweep, int jobs = 1,
 
 // The memory of training the sweep's cells `jobs` at a time (run_compare, or a shard of it):
 // the sum of the `jobs` largest cells' estimates (train/memory_estimate.hpp), without
-// checkpoints, which cells do not save.
+// checkpoints, which cells do not save. (train_cells gives each cell's buffers back to the OS
+// when it ends, so the cells a thread runs one after another do not add up.)
 MemoryEstimate estimate_sweep_memory(const Sweep& sweep, int jobs);
 
 // The pieces of run_compare, which the shards of a sweep share (lab/shards.hpp): the cells
