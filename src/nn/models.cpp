@@ -310,6 +310,7 @@ std::vector<ModelEntry> builtin_models() {
        {"sequential: the listed layers in order, then a linear head to the task's outputs",
         {layers_field(), init_field()},
         check_sequential}},
+      decoder_model(),
   };
 }
 

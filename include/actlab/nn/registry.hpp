@@ -10,7 +10,8 @@
 //
 // Built-in layer types: linear, dropout, ffn, gated_ffn, residual, layer_norm, rms_norm and
 // every activation name (a bare "gelu" in a layers list is that activation). Built-in model
-// kinds: sequential, and mlp and ffn, which are shorthands for sequential specs.
+// kinds: sequential, and mlp and ffn, which are shorthands for sequential specs, and decoder
+// (nn::Decoder over a sequence task's tokens).
 #pragma once
 
 #include <cstdint>
@@ -105,6 +106,10 @@ struct ModelInfo {
   // width against the layers): gets the resolved spec and returns it completed, or throws
   // FieldError with a path under "model". Empty: nothing to check.
   std::function<nlohmann::json(nlohmann::json spec)> check = {};
+  // A sequence model: it takes token ids [batch, time] (as floats) and gives logits [batch,
+  // time, out_width], with in_width the task's sequence length and out_width its vocabulary.
+  // Configs pair sequence models with sequence tasks (data::is_sequence_task) and no others.
+  bool sequence = false;
 };
 
 // Adds a model kind; throws Error when the kind is taken.
