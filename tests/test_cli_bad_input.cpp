@@ -240,3 +240,92 @@ TEST_CASE("bad input: an --out or --resume path that is not a usable directory",
   refused("diagnose " + kXor + " --out /", "actlab: --out: /: refusing to write into the root directory");
   CHECK(slurp(file) == "x");
 }
+
+namespace {
+
+// A text task's file holding `bytes`, and a decoder config that trains on it.
+struct TextTask {
+  fs::path path = fs::temp_directory_path() /
+                  ("actlab_bad_text_" + std::to_string(::getpid()) + ".txt");
+  ConfigFile config;
+  explicit TextTask(const std::string& bytes, int context = 8)
+      : config(R"({"task": {"name": "text", "path": ")" + path.string() +
+               R"(", "context": )" + std::to_string(context) +
+               R"(}, "model": {"kind": "decoder", "d_model": 16, "n_heads": 2, "d_ff": 32}})") {
+    std::ofstream(path, std::ios::binary) << bytes;
+  }
+  ~TextTask() { fs::remove(path); }
+};
+
+const std::string kEnglish =
+    "In the beginning God created the heaven and the earth. And the earth was without form.\n";
+
+}  // namespace
+
+TEST_CASE("bad input: a text task's file that is missing, binary or not UTF-8",
+          "[cli][errors][bad-input][sequence]") {
+  {
+    TextTask task(kEnglish);
+    fs::remove(task.path);
+    check_train_refused(task.config.path.string(),
+                        "config error at /task/path: cannot read " + task.path.string() +
+                            ": No such file or directory");
+  }
+  {
+    const TextTask task(kEnglish + std::string("\0\x01\x02", 3));
+    check_train_refused(task.config.path.string(),
+                        "config error at /task/path: " + task.path.string() +
+                            " is not text: a NUL byte at byte offset 87");
+  }
+  {
+    const TextTask task("caf\xe9 au lait, " + kEnglish);  // Latin-1, not UTF-8
+    check_train_refused(task.config.path.string(),
+                        "config error at /task/path: " + task.path.string() +
+                            " is not UTF-8 text: a missing continuation byte at byte offset 4 "
+                            "(byte 0x20)");
+  }
+}
+
+TEST_CASE("bad input: a text task's file over 64 MiB, checked before it is read",
+          "[cli][errors][bad-input][sequence]") {
+  const TextTask task("");
+  fs::resize_file(task.path, (std::uintmax_t{64} << 20) + 1);  // sparse: nothing is written
+  check_train_refused(task.config.path.string(),
+                      "config error at /task/path: " + task.path.string() +
+                          " holds 67108865 bytes, over the 64 MiB a text task reads");
+}
+
+TEST_CASE("bad input: a context longer than the text", "[cli][errors][bad-input][sequence]") {
+  // 87 characters: the last round(8.7) = 9 are the test part, which a window of 9 and its next
+  // character do not fit in.
+  const TextTask task(kEnglish, 9);
+  check_train_refused(task.config.path.string(),
+                      "config error at /task/context: 9 characters need 10 of text (a window and "
+                      "its next character), and the test part of " +
+                          task.path.string() +
+                          " holds 9 (test_fraction 0.1); use a shorter context or a longer text");
+  check_train_refused(task.config.path.string() + " --set task.context=4096",
+                      "config error at /task/context: 4096 characters need 4097 of text (a "
+                      "window and its next character), and the training part of " +
+                          task.path.string() +
+                          " holds 78 (test_fraction 0.1); use a shorter context or a longer "
+                          "text");
+}
+
+TEST_CASE("bad input: a decoder that does not fit its task", "[cli][errors][bad-input][sequence]") {
+  const TextTask task(kEnglish);
+  const std::string config = task.config.path.string();
+  check_train_refused(config + " --set model.n_heads=3",
+                      "config error at /model/n_heads: expected a divisor of d_model (16), "
+                      "found 3");
+  // 20 characters in the training part, and <unk> for the test part's newline.
+  check_train_refused(config + " --set model.vocab=10",
+                      "config error at /model/vocab: expected at least the task's vocabulary "
+                      "(21), found 10");
+  check_train_refused(config + " --set model.context=4",
+                      "config error at /model/context: expected at least the task's sequence "
+                      "length (8), found 4");
+  check_train_refused(config + " --set task=moons",
+                      "config error at /model/kind: a decoder model reads token sequences, and "
+                      "task \"moons\" is not a sequence task; use one of: modadd, reverse, text");
+}

@@ -75,8 +75,9 @@ TEST_CASE("sweep errors point at the grid value or the base field", "[compare][e
                             "twice; each value needs its own");
   json mixed = small_sweep();
   mixed["grid"]["task.name"] = {"xor", "sine"};
-  CHECK(error_for(mixed) == "config error at /grid: a sweep compares classification tasks or "
-                            "regression tasks, not both; sweep them separately");
+  CHECK(error_for(mixed) == "config error at /grid: a sweep compares classification tasks (by "
+                            "test accuracy) or regression and sequence tasks (by test loss), not "
+                            "both; sweep them separately");
   json huge = small_sweep();
   huge["grid"]["train.seed"] = json::array();
   for (int i = 0; i < 6000; ++i) huge["grid"]["train.seed"].push_back(i);

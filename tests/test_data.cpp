@@ -20,12 +20,15 @@ using nlohmann::json;
 
 namespace {
 const std::string kKnownTasks =
-    "known: xor, moons, circles, spirals, checkerboard, blobs, sine, teacher, parity, csv";
+    "known: xor, moons, circles, spirals, checkerboard, blobs, sine, teacher, parity, csv, "
+    "modadd, reverse, text";
 
-// The tasks drawn from a distribution (csv reads a file: tests/test_csv_task.cpp).
+// The tasks of points drawn from a distribution (csv reads a file: tests/test_csv_task.cpp;
+// the sequence tasks: tests/test_sequence_tasks.cpp).
 std::vector<std::string> synthetic_task_names() {
-  std::vector<std::string> names = task_names();
-  names.pop_back();
+  std::vector<std::string> names;
+  for (const std::string& name : task_names())
+    if (name != "csv" && !is_sequence_task(name)) names.push_back(name);
   return names;
 }
 
@@ -137,7 +140,13 @@ TEST_CASE("read_number checks type, integrality and range", "[data][fields]") {
 TEST_CASE("the task list, kinds, descriptions and fields", "[data][tasks]") {
   CHECK(task_names() == std::vector<std::string>{"xor", "moons", "circles", "spirals",
                                                  "checkerboard", "blobs", "sine", "teacher",
-                                                 "parity", "csv"});
+                                                 "parity", "csv", "modadd", "reverse",
+                                                 "text"});
+  for (const char* name : {"modadd", "reverse", "text"}) {
+    CHECK(is_sequence_task(name));
+    CHECK(task_kind(name) == TaskKind::multiclass);
+  }
+  CHECK_FALSE(is_sequence_task("spirals"));
   CHECK(to_string(TaskKind::binary) == "binary");
   CHECK(to_string(TaskKind::multiclass) == "multiclass");
   CHECK(to_string(TaskKind::regression) == "regression");

@@ -25,7 +25,8 @@ Tensor reference_loss(const nlohmann::json& c, const Tensor& input) {
     return binary_cross_entropy_with_logits(input, T(reference::numbers(c["target"]), input.shape()));
   if (name == "cross_entropy")
     return cross_entropy(input, c["target"].get<std::vector<int64_t>>(),
-                         c["params"]["label_smoothing"].get<float>());
+                         c["params"]["label_smoothing"].get<float>(),
+                         c["params"]["ignore_index"].get<int64_t>());
   throw std::runtime_error("unknown loss in losses.json: " + name);
 }
 
@@ -59,7 +60,7 @@ TEST_CASE("losses: values and gradients match PyTorch", "[loss][reference]") {
   // gradient elements near 1e-2, where softmax - q cancels. The extreme cases stay as exact,
   // since x - max cancels the 1000s exactly.
   const nlohmann::json ref = reference::load("losses.json");
-  REQUIRE(ref["cases"].size() == 8);
+  REQUIRE(ref["cases"].size() == 10);
   for (const auto& c : ref["cases"]) {
     const std::string label = c["name"].get<std::string>() + " " + c["params"].dump();
     INFO(label);
@@ -100,6 +101,33 @@ TEST_CASE("losses: gradcheck", "[loss][gradcheck]") {
       CHECK(r.ok);
     }
   }
+  SECTION("cross_entropy with ignored rows (their gradient is 0)") {
+    const std::vector<int64_t> targets = {0, kIgnoreIndex, 1, kIgnoreIndex, 2};
+    for (float eps : {0.f, 0.1f}) {
+      INFO("label_smoothing " << eps);
+      const Fn fn = [&](auto& x) { return cross_entropy(x[0], targets, eps); };
+      GradcheckResult r = gradcheck(fn, {uniform({5, 4}, -3, 3)});
+      INFO(r.message);
+      CHECK(r.ok);
+    }
+  }
+}
+
+TEST_CASE("losses: cross_entropy's ignored rows: the mean over the others", "[loss]") {
+  // Rows 1 and 3 ignored: the loss is the mean over rows 0, 2 and 4 alone, whatever the
+  // ignored rows hold; ignore_index may also name a real class, as in PyTorch.
+  Tensor x = T({0, 1, 2, 9, -9, 9, 3, 1, 0, -5, 5, 5, 1, 1, 1}, {5, 3}, true);
+  const Tensor kept = T({0, 1, 2, 3, 1, 0, 1, 1, 1}, {3, 3});
+  Tensor loss = cross_entropy(x, {2, kIgnoreIndex, 0, kIgnoreIndex, 1});
+  CHECK(loss.item() == Approx(cross_entropy(kept, {2, 0, 1}).item()));
+  loss.backward();
+  const std::vector<float> g = x.grad().to_vector();
+  for (int64_t j = 0; j < 3; ++j) {
+    CHECK(g[static_cast<size_t>(3 + j)] == 0.f);
+    CHECK(g[static_cast<size_t>(9 + j)] == 0.f);
+  }
+  CHECK(cross_entropy(kept, {2, 0, 1}, 0.f, 0).item() ==
+        Approx(cross_entropy(T({0, 1, 2, 1, 1, 1}, {2, 3}), {2, 1}).item()));
 }
 
 TEST_CASE("losses: extreme logits give finite values and gradients", "[loss][extremes]") {
@@ -162,6 +190,9 @@ TEST_CASE("losses: bad input gives an actlab::Error naming the op, the value and
   CHECK_THROWS_WITH(cross_entropy(logits, {-1, 1, 2}),
                     "cross_entropy: target -1 at row 0 is out of range for 5 classes "
                     "(logits of shape [3, 5])");
+  CHECK_THROWS_WITH(cross_entropy(logits, {kIgnoreIndex, kIgnoreIndex, kIgnoreIndex}),
+                    "cross_entropy: every one of the 3 targets is ignore_index (-100): no rows "
+                    "to average");
   CHECK_THROWS_WITH(cross_entropy(logits, {0, 1}),
                     "cross_entropy: 2 targets for logits of shape [3, 5]: expected one per row (3)");
   CHECK_THROWS_WITH(cross_entropy(Tensor::zeros({5}), {0}),

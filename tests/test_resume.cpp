@@ -30,9 +30,10 @@ namespace {
 constexpr int64_t kStop = 12;
 constexpr int64_t kTotal = 24;
 
-Config tiny(json model, json optimizer = json::object(), json train = json::object()) {
+Config tiny(json model, json optimizer = json::object(), json train = json::object(),
+            const std::string& task = "spirals") {
   train.update({{"epochs", 3}, {"batch_size", 8}, {"eval_every", 4}, {"seed", 5}});
-  return parse_config({{"task", {{"name", "spirals"}, {"n_train", 60}, {"n_test", 40}, {"seed", 3}}},
+  return parse_config({{"task", {{"name", task}, {"n_train", 60}, {"n_test", 40}, {"seed", 3}}},
                        {"model", model},
                        {"optimizer", optimizer},
                        {"train", train}});
@@ -43,8 +44,9 @@ struct Case {
   Config config;
 };
 
-// Dropout (in an MLP and in residual FFN blocks) draws from the model's generators; Adam and
-// SGD keep step counts and momentum; the cosine schedule depends on the step.
+// Dropout (in an MLP, in residual FFN blocks and in a decoder) draws from the model's
+// generators; Adam and SGD keep step counts and momentum; the cosine schedule depends on the
+// step.
 std::vector<Case> cases() {
   return {{"mlp, dropout, adam", tiny({{"hidden", {16, 16}}, {"dropout", 0.2}})},
           {"ffn, dropout, adamw, step schedule",
@@ -53,7 +55,11 @@ std::vector<Case> cases() {
           {"mlp, sgd nesterov, cosine, clipping",
            tiny({{"hidden", {16}}, {"activation", "gelu"}},
                 {{"name", "sgd"}, {"lr", 0.1}, {"momentum", 0.9}, {"nesterov", true}},
-                {{"schedule", "cosine"}, {"clip_grad_norm", 0.5}})}};
+                {{"schedule", "cosine"}, {"clip_grad_norm", 0.5}})},
+          {"decoder (gated, learned positions), dropout, adamw, on modadd's token sequences",
+           tiny({{"kind", "decoder"}, {"d_model", 16}, {"n_heads", 2}, {"d_ff", 32},
+                 {"activation", "swiglu"}, {"positions", "learned"}, {"dropout", 0.1}},
+                {{"name", "adamw"}}, {}, "modadd")}};
 }
 
 TrainCallbacks stop_at(int64_t stop) {

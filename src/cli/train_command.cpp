@@ -62,9 +62,9 @@ void print_summary(const RunSummary& s) {
   if (!r.history.empty()) {
     const EvalRecord& last = r.history.back();
     fmt::print("steps {}  train loss {:.4g}  test loss {:.4g}  train acc {}  test acc {}  "
-               "({:.0f} steps/s)\n",
+               "({:.0f} steps/s, {} parameters)\n",
                r.steps, last.train_loss, last.test_loss, percent(last.train_accuracy),
-               percent(last.test_accuracy), last.steps_per_second);
+               percent(last.test_accuracy), last.steps_per_second, r.parameter_count);
   }
   if (r.steps_to_target) fmt::print("reached the target at step {}\n", *r.steps_to_target);
   fmt::print("run directory: {} (report.html, metrics.csv, checkpoint.bin)\n", s.dir);

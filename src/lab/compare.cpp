@@ -88,6 +88,14 @@ Stat stat_of(const std::vector<double>& v) {
   return s;
 }
 
+// The metric a sweep's groups are compared on: test accuracy for classification; test loss
+// for regression and for sequence tasks (nats per token: how language models are compared,
+// and what moves when accuracy per character barely does).
+bool by_accuracy(const Config& config) {
+  return data::resolved_task_kind(config.task) != data::TaskKind::regression &&
+         !data::is_sequence_task(config.task.at("name"));
+}
+
 double final_metric(const TrainResult& r, bool accuracy) {
   const EvalRecord& last = r.history.back();
   return accuracy ? last.test_accuracy.value_or(NAN) : last.test_loss;
@@ -205,16 +213,14 @@ Sweep parse_sweep(const json& doc) {
       throw FieldError({"grid"}, fmt::format("the grid has more than {} cells", kMaxSweepCells));
   }
   // Checks every cell's config now, before any training. Groups are compared on one metric
-  // (test accuracy, or test loss for regression), so classification and regression tasks do
-  // not mix.
+  // (test accuracy, or test loss for regression and sequence tasks), so classification tasks
+  // and the others do not mix.
   const std::vector<SweepCell> expanded = expand(sweep);
-  const auto regression = [](const SweepCell& c) {
-    return data::resolved_task_kind(c.config.task) == data::TaskKind::regression;
-  };
   for (const SweepCell& cell : expanded)
-    if (regression(cell) != regression(expanded.front()))
-      throw FieldError({"grid"}, "a sweep compares classification tasks or regression tasks, "
-                                 "not both; sweep them separately");
+    if (by_accuracy(cell.config) != by_accuracy(expanded.front().config))
+      throw FieldError({"grid"}, "a sweep compares classification tasks (by test accuracy) or "
+                                 "regression and sequence tasks (by test loss), not both; "
+                                 "sweep them separately");
   return sweep;
 }
 
@@ -286,8 +292,7 @@ CompareResult summarise_sweep(const Sweep& sweep, std::vector<SweepCell> cells,
   for (const GridAxis& axis : sweep.grid) result.axes.push_back(axis.path);
   result.cells = std::move(cells);
   result.runs = std::move(runs);
-  const bool accuracy = data::resolved_task_kind(result.cells.front().config.task) !=
-                        data::TaskKind::regression;
+  const bool accuracy = by_accuracy(result.cells.front().config);
   result.metric = accuracy ? "test_accuracy" : "test_loss";
   std::vector<std::string> order;
   std::map<std::string, std::vector<const TrainResult*>> members;

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "actlab/io/serialize.hpp"
+#include "actlab/ops/loss.hpp"
 #include "actlab/ops/ops.hpp"
 
 namespace actlab {
@@ -24,6 +25,14 @@ std::string model_summary(const ModelConfig& m) {
   if (m.kind == "mlp") return fmt::format("mlp [{}] {}", fmt::join(m.hidden, ", "), act);
   if (m.kind == "ffn")
     return fmt::format("ffn {} {} x ({} -> {}) {}", m.block, m.blocks, m.d_model, m.d_ff, act);
+  if (m.kind == "decoder") {
+    const nlohmann::json& s = m.spec;
+    const bool gated = s["block"] == "gated";
+    return fmt::format("decoder {} x (d_model {}, {} heads, {} FFN {}) {}",
+                       s["n_layers"].get<int64_t>(), s["d_model"].get<int64_t>(),
+                       s["n_heads"].get<int64_t>(), s["block"].get<std::string>(),
+                       s[gated ? "gated_d_ff" : "d_ff"].get<int64_t>(), act);
+  }
   std::vector<std::string> types;
   for (const auto& layer : m.spec.value("layers", nlohmann::json::array()))
     types.push_back(layer.value("type", layer.contains("formula") ? "formula" : "?"));
@@ -53,6 +62,24 @@ std::pair<double, double> output_spread(const Tensor& out) {
         std::max(widest, std::sqrt(std::max(0.0, sum_sq / static_cast<double>(n) - mean * mean)));
   }
   return {widest, scale / static_cast<double>(out.numel())};
+}
+
+// The logits and labels the calibration reads: a sequence task's logits [N, T, V] as N * T
+// rows, without the rows whose position is not scored.
+std::pair<Tensor, std::vector<int64_t>> scored_rows(const Tensor& out, const data::Dataset& data) {
+  std::vector<int64_t> labels = data::labels(reshape(data.y_test, {-1}), data.sequence);
+  if (!data.sequence) return {out, labels};
+  const int64_t vocab = out.size(-1);
+  std::vector<float> rows;
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] == kIgnoreIndex) continue;
+    const float* row = out.data() + static_cast<int64_t>(i) * vocab;
+    rows.insert(rows.end(), row, row + vocab);
+    kept.push_back(labels[i]);
+  }
+  return {Tensor::from_vector(std::move(rows), {static_cast<int64_t>(kept.size()), vocab}),
+          std::move(kept)};
 }
 
 // Softmax or sigmoid outputs: classifiers trained on their logits (MSE gives scores instead).
@@ -87,9 +114,9 @@ Diagnosis analyse(Trainer& trainer, int64_t steps, std::string failure) {
   const Tensor out = trainer.predict(data.x_test);
   std::tie(d.output_std, d.output_scale) = output_spread(out);
   if (has_logits(trainer)) {
-    const std::vector<int64_t> labels = data::labels(reshape(data.y_test, {-1}));
-    d.calibration = Calibration{confidence_stats(out, labels),
-                                confidence_stats(out, labels, fit_temperature(out, labels))};
+    const auto [logits, labels] = scored_rows(out, data);
+    d.calibration = Calibration{confidence_stats(logits, labels),
+                                confidence_stats(logits, labels, fit_temperature(logits, labels))};
   }
   d.findings = find_issues(d);
   return d;

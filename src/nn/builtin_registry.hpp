@@ -24,6 +24,7 @@ struct ModelEntry {
 
 std::vector<LayerEntry> builtin_layers();
 std::vector<ModelEntry> builtin_models();
+ModelEntry decoder_model();  // decoder_model.cpp
 
 // The widest layer and the longest stack a config may ask for.
 constexpr int64_t kMaxWidth = 4096;

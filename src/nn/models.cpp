@@ -349,6 +349,7 @@ std::vector<ModelEntry> builtin_models() {
         [](const json& spec, int64_t in_width, int64_t out_width) {
           return sequential_cost(spec["layers"], in_width, out_width);
         }}},
+      decoder_model(),
   };
 }
 

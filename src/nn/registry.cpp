@@ -358,7 +358,11 @@ std::unique_ptr<Module> make_model(const json& spec, int64_t in_width, int64_t o
 std::optional<MemoryCost> model_cost(const json& spec, int64_t in_width, int64_t out_width) {
   const ModelEntry entry = find_model(spec, {"model"});
   if (!entry.info.cost) return std::nullopt;
-  return with_eval(entry.info.cost(spec, in_width, out_width), in_width);
+  try {  // a cost sees what the factory would, so it refuses the same specs, under "model" too
+    return with_eval(entry.info.cost(spec, in_width, out_width), in_width);
+  } catch (const FieldError& e) {
+    throw e.within("model");
+  }
 }
 
 std::vector<std::string> model_kinds() { return keys(models()); }

@@ -39,8 +39,9 @@ double squared_error_sum(const float* pred, const float* target, int64_t n) {
 
 // ---- cross_entropy -------------------------------------------------------------------------
 
+// The rows that count (target != ignore_index); throws when there are none.
 void check_cross_entropy_args(const Tensor& logits, const std::vector<int64_t>& targets,
-                              float label_smoothing) {
+                              float label_smoothing, int64_t ignore_index) {
   const Shape& shape = logits.shape();
   if (shape.size() != 2)
     throw Error(fmt::format("cross_entropy: logits must be 2-D [N, C], got shape {}", shape.str()));
@@ -54,11 +55,19 @@ void check_cross_entropy_args(const Tensor& logits, const std::vector<int64_t>& 
   if (shape[0] == 0)
     throw Error(fmt::format("cross_entropy: logits of shape {} have no rows to average",
                             shape.str()));
-  for (size_t i = 0; i < targets.size(); ++i)
+  int64_t scored = 0;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i] == ignore_index) continue;
+    ++scored;
     if (targets[i] < 0 || targets[i] >= shape[1])
       throw Error(fmt::format("cross_entropy: target {} at row {} is out of range for {} classes "
                               "(logits of shape {})",
                               targets[i], i, shape[1], shape.str()));
+  }
+  if (scored == 0)
+    throw Error(fmt::format("cross_entropy: every one of the {} targets is ignore_index ({}): no "
+                            "rows to average",
+                            targets.size(), ignore_index));
 }
 
 // One row of C logits x with target class t: writes softmax(x) into p and returns
@@ -123,31 +132,41 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target) {
 }
 
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets,
-                     float label_smoothing) {
-  check_cross_entropy_args(logits, targets, label_smoothing);
+                     float label_smoothing, int64_t ignore_index) {
+  check_cross_entropy_args(logits, targets, label_smoothing, ignore_index);
   const int64_t N = logits.size(0);
   const int64_t C = logits.size(1);
   const float eps = label_smoothing;
   // The softmax is computed on the way to the loss anyway; keeping it makes backward one
-  // pass with no exp.
+  // pass with no exp. An ignored row's stays unset: backward writes 0 there.
   Tensor probs = Tensor::empty({N, C});
   const float* x = logits.data();
   float* p = probs.mutable_data();
   double total = 0.0;
-  for (int64_t i = 0; i < N; ++i)
-    total += softmax_cross_entropy_row(x + i * C, C, targets[i], eps, p + i * C);
-  Tensor out = Tensor::scalar(static_cast<float>(total / static_cast<double>(N)));
+  int64_t scored = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    if (targets[static_cast<size_t>(i)] == ignore_index) continue;
+    total += softmax_cross_entropy_row(x + i * C, C, targets[static_cast<size_t>(i)], eps, p + i * C);
+    ++scored;
+  }
+  Tensor out = Tensor::scalar(static_cast<float>(total / static_cast<double>(scored)));
   record("cross_entropy", out, {logits},
-         [sp = save(probs), targets, eps, N, C](const Tensor& g, GradSink& sink) {
-           const float scale = g.data()[0] / static_cast<float>(N);
+         [sp = save(probs), targets, eps, ignore_index, scored, C](const Tensor& g,
+                                                                   GradSink& sink) {
+           const float scale = g.data()[0] / static_cast<float>(scored);
            const float q_off = eps / static_cast<float>(C);  // q_j for j != target
            const float q_on_extra = 1.f - eps;               // q_target - q_off
            const float* p = sp.data();
            const GradSink::Target dx = sink.target(0);
-           for (int64_t i = 0; i < N; ++i) {  // dlogits = (softmax - q) / N, row by row
-             const GradSink::Target row{dx.data + i * C, dx.accumulate};
-             const float* pi = p + i * C;
-             const int64_t t = targets[static_cast<size_t>(i)];
+           for (size_t i = 0; i < targets.size(); ++i) {  // dlogits = (softmax - q) / N, by row
+             const auto row_start = static_cast<int64_t>(i) * C;
+             const GradSink::Target row{dx.data + row_start, dx.accumulate};
+             const int64_t t = targets[i];
+             if (t == ignore_index) {
+               row.write(C, [](int64_t) { return 0.f; });
+               continue;
+             }
+             const float* pi = p + row_start;
              row.write(C, [&](int64_t j) {
                return scale * (pi[j] - q_off - (j == t ? q_on_extra : 0.f));
              });

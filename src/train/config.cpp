@@ -11,6 +11,7 @@
 #include "actlab/nn/activation.hpp"
 #include "actlab/nn/registry.hpp"
 #include "actlab/train/data.hpp"
+#include "actlab/train/sequence_tasks.hpp"
 
 namespace actlab {
 namespace {
@@ -100,7 +101,8 @@ const std::vector<Field>& train_fields() {
       integer("step_size", 30, 1, 100000, "schedule \"step\": epochs between decays"),
       real("gamma", 0.1, 0, 1, "schedule \"step\": decay factor", true),
       nullable(real("target", 0, 0, 1e9,
-                    "a test accuracy (classification) or test loss (regression) to reach")),
+                    "a test accuracy (classification) or test loss (regression, sequence tasks) "
+                    "to reach")),
       BoolField{"stop_at_target", true, "stop training once the target is reached"},
       BoolField{"detect_anomaly", false,
                 "check every op's output and gradient for NaN/Inf and stop at the first, naming "
@@ -161,6 +163,32 @@ void check_label_smoothing(const json& loss) {
                                  loss["name"].get<std::string>(), detail::found_text(smoothing)));
 }
 
+// A sequence task (token windows) needs a sequence model, which takes nothing else; the loss
+// of next-token prediction is cross-entropy.
+void check_sequence_fit(const json& resolved) {
+  const std::string task = resolved["task"]["name"], kind = resolved["model"]["kind"];
+  const bool sequence_task = data::is_sequence_task(task);
+  const bool sequence_model = nn::model_info(kind).sequence;
+  std::vector<std::string> sequence_kinds;
+  for (const std::string& k : nn::model_kinds())
+    if (nn::model_info(k).sequence) sequence_kinds.push_back(k);
+  if (sequence_model && !sequence_task)
+    throw FieldError({"model", "kind"},
+                     fmt::format("a {} model reads token sequences, and task \"{}\" is not a "
+                                 "sequence task; use one of: {}",
+                                 kind, task, fmt::join(data::sequence_task_names(), ", ")));
+  if (sequence_task && !sequence_model)
+    throw FieldError({"model", "kind"},
+                     fmt::format("task \"{}\" is a sequence task and needs a sequence model ({}), "
+                                 "found \"{}\"",
+                                 task, fmt::join(sequence_kinds, ", "), kind));
+  if (sequence_task && resolved["loss"]["name"] != "cross_entropy")
+    throw FieldError({"loss", "name"},
+                     fmt::format("a sequence task predicts the next token with cross_entropy (or "
+                                 "\"auto\"), found {}",
+                                 resolved["loss"]["name"].get<std::string>()));
+}
+
 float as_float(const json& v) { return v.get<float>(); }
 std::optional<float> as_optional(const json& v) {
   return v.is_null() ? std::nullopt : std::optional<float>(v.get<float>());
@@ -214,6 +242,7 @@ Config parse_config(const json& doc) {
   const data::TaskKind kind = data::resolved_task_kind(resolved["task"]);
   resolved["loss"]["name"] = resolve_loss_name(resolved["loss"]["name"], kind);
   check_label_smoothing(resolved["loss"]);
+  check_sequence_fit(resolved);
 
   Config config;
   config.task = resolved["task"];

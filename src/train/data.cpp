@@ -16,7 +16,9 @@
 
 #include "actlab/detail/fields.hpp"
 #include "actlab/detail/suggest.hpp"
+#include "actlab/ops/loss.hpp"
 #include "actlab/train/csv_task.hpp"
+#include "actlab/train/sequence_tasks.hpp"
 
 namespace actlab::data {
 
@@ -354,6 +356,7 @@ std::string to_string(TaskKind kind) {
 
 TaskShape task_shape(const json& resolved_spec) {
   if (resolved_spec.at("name") == kCsv) return csv_task_shape(resolved_spec);
+  if (is_sequence_task(resolved_spec.at("name"))) return sequence_task_shape(resolved_spec);
   const TaskDef& task = task_named(resolved_spec.at("name").get<std::string>());
   const Dims dims = task.dims(resolved_spec);
   return {whole(resolved_spec, "n_train"),
@@ -370,14 +373,17 @@ std::vector<std::string> task_names() {
   std::vector<std::string> names;
   for (const TaskDef& task : tasks()) names.push_back(task.name);
   names.push_back(kCsv);
+  for (const std::string& name : sequence_task_names()) names.push_back(name);
   return names;
 }
 
 std::string task_description(const std::string& name) {
+  if (is_sequence_task(name)) return sequence_task_description(name);
   return name == kCsv ? csv_task_description() : task_named(name).description;
 }
 
 TaskKind task_kind(const std::string& name) {
+  if (is_sequence_task(name)) return TaskKind::multiclass;
   if (name == kCsv)
     throw Error("task_kind: a csv task's kind depends on its file: see resolved_task_kind");
   return task_named(name).kind;
@@ -394,6 +400,7 @@ TaskKind resolved_task_kind(const json& resolved_spec) {
 
 std::vector<std::string> task_fields(const std::string& name) {
   if (name == kCsv) return csv_task_fields();
+  if (is_sequence_task(name)) return sequence_task_fields(name);
   std::vector<std::string> names{"name"};
   for (const NumberField& field : all_fields(task_named(name))) names.push_back(field.name);
   return names;
@@ -401,6 +408,7 @@ std::vector<std::string> task_fields(const std::string& name) {
 
 json task_schema(const std::string& name) {
   if (name == kCsv) return csv_task_schema();
+  if (is_sequence_task(name)) return sequence_task_schema(name);
   const TaskDef& task = task_named(name);
   json properties{{"name", {{"const", task.name}}}};
   for (const NumberField& field : all_fields(task))
@@ -419,6 +427,8 @@ json resolve_task(const json& spec) {
                                         detail::found_text(spec)));
   const auto name = object.find("name");
   if (name != object.end() && *name == kCsv) return resolve_csv_task(object);
+  if (name != object.end() && name->is_string() && is_sequence_task(name->get<std::string>()))
+    return resolve_sequence_task(object);
   const TaskDef& task =
       task_named(name == object.end() ? nullptr : &*name, detail::child(kRoot, "name"));
   detail::reject_unknown_fields(object, task_fields(task.name), kRoot,
@@ -433,6 +443,7 @@ Dataset make_task(const json& spec) {
   Dataset data;
   data.spec = resolve_task(spec);
   if (data.spec["name"] == kCsv) return make_csv_task(data.spec);
+  if (is_sequence_task(data.spec["name"])) return make_sequence_task(data.spec);
   const TaskDef& task = task_named(data.spec.at("name").get<std::string>());
   const Dims dims = task.dims(data.spec);
   Batch train = draw_split(task, data.spec, dims, kTrainStream, whole(data.spec, "n_train"));
@@ -449,11 +460,15 @@ Dataset make_task(const json& spec) {
   return data;
 }
 
-std::vector<int64_t> labels(const Tensor& y) {
+std::vector<int64_t> labels(const Tensor& y, bool allow_ignored) {
   const float* values = y.data();
   std::vector<int64_t> out(static_cast<size_t>(y.numel()));
   for (int64_t i = 0; i < y.numel(); ++i) {
     const float v = values[i];
+    if (allow_ignored && v == kIgnoreLabel) {
+      out[static_cast<size_t>(i)] = kIgnoreIndex;
+      continue;
+    }
     // Above 2^24 a float no longer holds every integer, so it cannot be trusted as an index.
     if (!(v >= 0.f) || v > 0x1.0p24f || v != std::floor(v))
       throw Error(fmt::format("labels: y[{}] = {} is not a class index", i, v));

@@ -14,6 +14,7 @@
 
 #include "actlab/nn/registry.hpp"
 #include "actlab/train/data.hpp"
+#include "actlab/train/train.hpp"
 
 namespace actlab {
 namespace {
@@ -74,11 +75,15 @@ MemoryEstimate estimate_memory(const Config& config, bool checkpoints) {
   e.activations = kFloat * batch *
                   (2 * (model->kept_per_example + loss_per_example) + task.input_dim +
                    task.label_width);
-  const int64_t statistics =
-      config.diagnostics.activation_stats ? task.n_test * model->kept_per_example : 0;
-  e.evaluation =
-      kFloat * ((task.n_train + task.n_test) * (model->eval_per_example + loss_per_example) +
-                statistics);
+  // A sequence task's splits are evaluated a chunk of windows at a time, its statistics taken
+  // over the first chunk of the test split.
+  const int64_t chunk = evaluation_chunk_rows(task.sequence, task.input_dim);
+  const int64_t statistics = config.diagnostics.activation_stats
+                                 ? std::min(task.n_test, chunk) * model->kept_per_example
+                                 : 0;
+  e.evaluation = kFloat * (std::min(task.n_train + task.n_test, chunk) *
+                               (model->eval_per_example + loss_per_example) +
+                           statistics);
   if (checkpoints) e.checkpoint = 2 * (e.parameters + e.optimizer_state);
   return e;
 }

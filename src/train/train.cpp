@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <functional>
 #include <cmath>
 #include <numbers>
@@ -189,10 +191,28 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const OptimizerConfig& c,
                                        c.weight_decay);
 }
 
-// Multiclass labels, or binary ones from a [N, 1] 0/1 column.
-std::vector<int64_t> class_labels(const Tensor& y) {
-  return data::labels(y.dim() == 2 ? reshape(y, {-1}) : y);
+// Multiclass labels, binary ones from a [N, 1] 0/1 column, or a sequence task's [N, T] next
+// tokens (kIgnoreIndex where unscored), flattened to N * T labels.
+std::vector<int64_t> class_labels(const Tensor& y, bool sequence) {
+  return data::labels(y.dim() == 2 ? reshape(y, {-1}) : y, sequence);
 }
+
+// A sequence model's logits [batch, time, vocab] as the [batch * time, vocab] rows the loss
+// and the accuracy score, one per token; other outputs as they are.
+Tensor token_rows(const Tensor& output) {
+  return output.dim() == 3 ? reshape(output, {-1, output.size(-1)}) : output;
+}
+
+// Rows [first, first + count) of t, copied.
+Tensor rows_of(const Tensor& t, int64_t first, int64_t count) {
+  Shape shape = t.shape();
+  const int64_t width = t.numel() / shape[0];
+  shape[0] = count;
+  Tensor out = Tensor::empty(shape);
+  std::copy_n(t.data() + first * width, count * width, out.mutable_data());
+  return out;
+}
+
 
 Tensor one_hot(const std::vector<int64_t>& labels, int64_t classes) {
   Tensor t = Tensor::zeros({static_cast<int64_t>(labels.size()), classes});
@@ -229,21 +249,30 @@ Tensor Trainer::loss(const Tensor& output, const Tensor& y) const {
   const std::string& name = config_.loss.name;
   if (name == "bce_with_logits") return binary_cross_entropy_with_logits(output, y);
   if (name == "cross_entropy")
-    return cross_entropy(output, class_labels(y), config_.loss.label_smoothing);
+    return cross_entropy(token_rows(output), class_labels(y, dataset_.sequence),
+                         config_.loss.label_smoothing);
   if (dataset_.kind == data::TaskKind::multiclass)
-    return mse_loss(output, one_hot(class_labels(y), dataset_.num_classes));
+    return mse_loss(output, one_hot(class_labels(y, false), dataset_.num_classes));
   return mse_loss(output, y);
 }
 
 std::optional<double> Trainer::accuracy(const Tensor& output, const Tensor& y) const {
   if (dataset_.kind == data::TaskKind::regression) return std::nullopt;
-  const std::vector<int64_t> truth = class_labels(y);
+  const auto [correct, scored] = correct_predictions(output, y);
+  return static_cast<double>(correct) / static_cast<double>(scored);
+}
+
+std::pair<int64_t, int64_t> Trainer::correct_predictions(const Tensor& output,
+                                                         const Tensor& y) const {
+  const std::vector<int64_t> truth = class_labels(y, dataset_.sequence);
   const int64_t cols = output.size(-1);
   const float* o = output.data();
   // One output column: a logit (threshold 0) or, trained with MSE, a 0/1 score (threshold 0.5).
   const float threshold = config_.loss.name == "mse" ? 0.5f : 0.f;
-  int64_t correct = 0;
+  int64_t correct = 0, scored = 0;
   for (size_t i = 0; i < truth.size(); ++i) {
+    if (truth[i] == kIgnoreIndex) continue;
+    ++scored;
     const float* row = o + static_cast<int64_t>(i) * cols;
     int64_t predicted = 0;
     if (cols == 1) {
@@ -254,7 +283,20 @@ std::optional<double> Trainer::accuracy(const Tensor& output, const Tensor& y) c
     }
     correct += predicted == truth[i];
   }
-  return static_cast<double>(correct) / static_cast<double>(truth.size());
+  return {correct, scored};
+}
+
+// A sequence task is evaluated this many tokens at a time (whole windows, at least one), and
+// its activation statistics are taken over its first such chunk: the whole test split at once
+// would hold [N, heads, T, T] attention weights and [N, T, d_ff] hidden units per block.
+int64_t evaluation_chunk_rows(bool sequence, int64_t input_dim) {
+  constexpr int64_t kEvalChunkTokens = 8192;
+  if (!sequence) return std::numeric_limits<int64_t>::max();
+  return std::max<int64_t>(1, kEvalChunkTokens / input_dim);
+}
+
+int64_t Trainer::eval_chunk_rows() const {
+  return evaluation_chunk_rows(dataset_.sequence, dataset_.input_dim);
 }
 
 Tensor Trainer::predict(const Tensor& x) {
@@ -264,9 +306,26 @@ Tensor Trainer::predict(const Tensor& x) {
 }
 
 std::pair<double, std::optional<double>> Trainer::evaluate(const Tensor& x, const Tensor& y) {
-  const Tensor out = predict(x);
+  const int64_t rows = x.size(0), chunk = eval_chunk_rows();
   NoGradGuard no_grad;
-  return {to_double(loss(out, y)), accuracy(out, y)};
+  if (rows <= chunk) {
+    const Tensor out = predict(x);
+    return {to_double(loss(out, y)), accuracy(out, y)};
+  }
+  // Chunk by chunk, each chunk's mean loss weighted by its scored tokens: the mean over all.
+  double loss_sum = 0;
+  int64_t correct = 0, scored = 0;
+  for (int64_t first = 0; first < rows; first += chunk) {
+    const int64_t count = std::min(chunk, rows - first);
+    const Tensor ys = rows_of(y, first, count);
+    const Tensor out = predict(rows_of(x, first, count));
+    const auto [right, tokens] = correct_predictions(out, ys);
+    loss_sum += to_double(loss(out, ys)) * static_cast<double>(tokens);
+    correct += right;
+    scored += tokens;
+  }
+  return {loss_sum / static_cast<double>(scored),
+          static_cast<double>(correct) / static_cast<double>(scored)};
 }
 
 float Trainer::lr_at(int64_t step) const {
@@ -284,6 +343,7 @@ float Trainer::lr_at(int64_t step) const {
 }
 
 std::vector<LayerStats> Trainer::activation_stats(const Tensor& x) {
+  if (x.size(0) > eval_chunk_rows()) return activation_stats(rows_of(x, 0, eval_chunk_rows()));
   std::vector<Tensor> seen(model_.sites.size());
   {
     HookGuard hooks;
@@ -453,8 +513,10 @@ void Trainer::record_evaluation(EvalRecord record, const Generator& batch_gen,
                                 const TrainCallbacks& callbacks) {
   const int64_t step = record.step, epoch = record.epoch;
   const auto& target = config_.train.target;
-  const bool reached = target && (record.test_accuracy ? *record.test_accuracy >= *target
-                                                       : record.test_loss <= *target);
+  // A sequence task's target is a test loss (nats per token), like regression's.
+  const bool by_accuracy = record.test_accuracy && !dataset_.sequence;
+  const bool reached = target && (by_accuracy ? *record.test_accuracy >= *target
+                                              : record.test_loss <= *target);
   progress_.history.push_back(std::move(record));
   if (callbacks.on_eval) callbacks.on_eval(progress_.history.back());
   if (reached && !progress_.steps_to_target) progress_.steps_to_target = step;

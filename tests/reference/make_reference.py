@@ -3,7 +3,8 @@
 
 Produces, next to this script:
   activations.json  - forward values and input gradients of activation functions
-  losses.json       - mse / cross-entropy / BCE-with-logits values and gradients
+  losses.json       - mse / cross-entropy (ignored rows too) / BCE-with-logits values and
+                      gradients
   optimizers.json   - 5-step trajectories of SGD / Adam / AdamW, plus a
                       clip_grad_norm_ case, on a small fixed regression problem
   blocks.json       - standard and gated feed-forward blocks with fixed weights
@@ -251,8 +252,8 @@ def mse_cases():
 
 def cross_entropy_cases():
     def ce(logits, target, smoothing):
-        params = {"label_smoothing": smoothing, "reduction": "mean"}
-        fn = lambda a, b: F.cross_entropy(a, b, reduction="mean",
+        params = {"label_smoothing": smoothing, "reduction": "mean", "ignore_index": -100}
+        fn = lambda a, b: F.cross_entropy(a, b, reduction="mean", ignore_index=-100,
                                           label_smoothing=smoothing)
         return loss_case("cross_entropy", params, "logits_shape", logits, target, fn)
 
@@ -266,6 +267,11 @@ def cross_entropy_cases():
                       [-1000, 0, 1000, 0]])
     extreme_target = torch.tensor([0, 0, 1, 2], dtype=torch.long)
     cases += [ce(extreme, extreme_target, s) for s in (0.0, 0.1)]
+
+    # Rows whose target is ignore_index (-100, PyTorch's default) count for nothing: the mean
+    # is over the other rows, with and without smoothing.
+    masked_target = torch.tensor([0, -100, 1, -100, -100, 1], dtype=torch.long)
+    cases += [ce(logits, masked_target, s) for s in (0.0, 0.1)]
     return cases
 
 

@@ -10,7 +10,8 @@
 //
 // Built-in layer types: linear, dropout, ffn, gated_ffn, residual, layer_norm, rms_norm and
 // every activation name (a bare "gelu" in a layers list is that activation). Built-in model
-// kinds: sequential, and mlp and ffn, which are shorthands for sequential specs.
+// kinds: sequential, and mlp and ffn, which are shorthands for sequential specs, and decoder
+// (nn::Decoder over a sequence task's tokens).
 #pragma once
 
 #include <cstdint>
@@ -141,10 +142,13 @@ struct ModelInfo {
   std::function<nlohmann::json(nlohmann::json spec)> check = {};
   // The model's memory cost from its resolved spec, input width and output width, without
   // building it (its out_width is the output width given). Empty: unknown, and the memory
-  // estimate of a run says that it leaves the model out. (The decoder's would count
-  // decoder_parameter_count and, per example, the attention's [heads, T, T] probabilities.)
+  // estimate of a run says that it leaves the model out.
   std::function<MemoryCost(const nlohmann::json& spec, int64_t in_width, int64_t out_width)> cost =
       {};
+  // A sequence model: it takes token ids [batch, time] (as floats) and gives logits [batch,
+  // time, out_width], with in_width the task's sequence length and out_width its vocabulary.
+  // Configs pair sequence models with sequence tasks (data::is_sequence_task) and no others.
+  bool sequence = false;
 };
 
 // Adds a model kind; throws Error when the kind is taken.

@@ -18,8 +18,12 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target);
 // N rows, fused with log_softmax (the row max is subtracted, so logits of +-1e4 are fine).
 // label_smoothing = eps mixes the one-hot target with the uniform distribution as PyTorch
 // does: q = (1 - eps) * onehot + eps / C over all C classes. dlogits = (softmax - q) / N.
+// Rows whose target is ignore_index (PyTorch's default, -100) add nothing to the loss or the
+// gradient, and the mean is over the other rows (N counts only them), as in PyTorch; throws
+// when every row is ignored (PyTorch gives NaN there).
+inline constexpr int64_t kIgnoreIndex = -100;
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets,
-                     float label_smoothing = 0.f);
+                     float label_smoothing = 0.f, int64_t ignore_index = kIgnoreIndex);
 
 // mean(-t log sigmoid(x) - (1 - t) log(1 - sigmoid(x))) with logits x and targets t of the
 // same shape, in the form max(x, 0) - x t + log1p(exp(-|x|)), which neither overflows nor

@@ -1,6 +1,7 @@
 // Tasks for comparing activations: synthetic ones (xor, moons, circles, spirals, checkerboard,
-// blobs, sine, teacher, parity) and a CSV file of one's own (csv, in csv_task.hpp), built from a
-// config's "task" object with a seeded train/test split, and shuffled mini-batches over them.
+// blobs, sine, teacher, parity), a CSV file of one's own (csv, in csv_task.hpp) and sequence
+// tasks for decoders (modadd, reverse, text: sequence_tasks.hpp), built from a config's "task"
+// object with a seeded train/test split, and shuffled mini-batches over them.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +37,17 @@ struct Dataset {
   std::vector<std::string> feature_names;
   std::vector<float> input_mean, input_scale;
   std::vector<std::string> class_names;
+  // A sequence task (sequence_tasks.hpp): x [N, T] holds token ids and y [N, T] the token that
+  // follows each position, both as floats, or kIgnoreLabel where a position is not scored (the
+  // prompt of modadd). kind is multiclass; num_classes = output_dim = the vocabulary;
+  // input_dim = T; class_names[k] is token k's text (a UTF-8 character for text, "7", "+",
+  // "=" for the synthetic tasks). Only a sequence model (a kind registered with
+  // ModelInfo::sequence, e.g. decoder) takes it; the loss and accuracy are per scored token.
+  bool sequence = false;
 };
+
+// The label of a position that is not scored: cross_entropy's ignore_index (PyTorch's -100).
+inline constexpr float kIgnoreLabel = -100.f;
 
 // Builds a task from a spec such as {"name": "spirals", "arms": 3, "n_train": 1000, "seed": 1}
 // (or just its name). Train and test are drawn independently from the same distribution; the
@@ -59,6 +70,7 @@ struct TaskShape {
   // Bytes besides the tensors while the data exist: for csv, the files' bytes (read again to
   // check them each time the task is made) and the parsed values that later runs reuse.
   int64_t other_bytes = 0;
+  bool sequence = false;  // as in Dataset
 };
 TaskShape task_shape(const nlohmann::json& resolved_spec);
 
@@ -68,13 +80,16 @@ std::string task_description(const std::string& name);         // one line
 TaskKind task_kind(const std::string& name);
 // The kind of a resolved spec (as resolve_task returns it), whatever the task.
 TaskKind resolved_task_kind(const nlohmann::json& resolved_spec);
+// Whether a task's examples are sequences (Dataset::sequence), by its name.
+bool is_sequence_task(const std::string& name);
 std::vector<std::string> task_fields(const std::string& name);  // "name", then the rest
 // A JSON Schema for the task's spec (types, bounds, defaults, one line per field), for
 // configs/schema.json and --help.
 nlohmann::json task_schema(const std::string& name);
 
-// Multiclass labels as cross_entropy takes them; throws when a value is not a class index.
-std::vector<int64_t> labels(const Tensor& y);
+// Multiclass labels as cross_entropy takes them; throws when a value is not a class index
+// (or, with allow_ignored, kIgnoreLabel, which becomes cross_entropy's kIgnoreIndex).
+std::vector<int64_t> labels(const Tensor& y, bool allow_ignored = false);
 
 struct Batch {
   Tensor x, y;

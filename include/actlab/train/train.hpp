@@ -31,6 +31,11 @@ struct ActivationSite {
   std::vector<std::string> weights;
 };
 
+// How many rows (examples) an evaluation runs at once: for a sequence task (rows of input_dim
+// tokens), whole windows of about 8192 tokens in all, at least one; every row for other tasks.
+// The memory estimate counts the same.
+int64_t evaluation_chunk_rows(bool sequence, int64_t input_dim);
+
 struct Model {
   std::unique_ptr<nn::Module> net;
   std::vector<ActivationSite> sites;
@@ -149,10 +154,16 @@ class Trainer {
 
   // The model's raw outputs (logits, or regression values) for x, in eval mode without grad.
   Tensor predict(const Tensor& x);
-  // Loss and accuracy (classification) of the model on (x, y), in eval mode without grad.
+  // Loss and accuracy (classification) of the model on (x, y), in eval mode without grad. For a
+  // sequence task both are per scored token (unscored positions left out), computed a chunk
+  // of windows at a time.
   std::pair<double, std::optional<double>> evaluate(const Tensor& x, const Tensor& y);
-  // Statistics of every activation site over the inputs x, in eval mode without grad.
+  // Statistics of every activation site over the inputs x, in eval mode without grad (for a
+  // sequence task, over x's first eval_chunk_rows() windows).
   std::vector<LayerStats> activation_stats(const Tensor& x);
+  // How many rows of x an evaluation runs at once: a sequence task's windows of about 8192
+  // tokens in all; every row for other tasks.
+  int64_t eval_chunk_rows() const;
   // The norm of each weight's gradient of the loss on (x, y) at the current state, in eval
   // mode; no step is taken and the gradients are cleared afterwards.
   std::vector<GradNorm> gradient_norms(const Tensor& x, const Tensor& y);
@@ -160,6 +171,8 @@ class Trainer {
  private:
   Tensor loss(const Tensor& output, const Tensor& y) const;
   std::optional<double> accuracy(const Tensor& output, const Tensor& y) const;
+  // The predictions that match y, and how many labels count (all but ignored positions).
+  std::pair<int64_t, int64_t> correct_predictions(const Tensor& output, const Tensor& y) const;
   float lr_at(int64_t step) const;
   std::vector<GradNorm> grad_norms() const;
   bool parameters_finite() const;
