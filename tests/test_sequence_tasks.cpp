@@ -290,3 +290,21 @@ TEST_CASE("a decoder trained a few hundred steps beats the unigram baseline", "[
   INFO("unigram " << unigram << ", test loss " << test_loss);
   CHECK(test_loss < 0.1 * unigram);
 }
+
+TEST_CASE("a sequence task's training accuracy is taken over its first n_test windows",
+          "[sequence][train]") {
+  const TextFile file("abcdabcdabcdabcdabc\xc3\xa9");
+  Trainer trainer(parse_config(
+      {{"task", {{"name", "text"}, {"path", file.path.string()}, {"context", 2},
+                 {"test_fraction", 0.25}, {"n_train", 40}, {"n_test", 3}}},
+       {"model", {{"kind", "decoder"}, {"d_model", 8}, {"n_heads", 2}, {"d_ff", 16}}},
+       {"train", {{"epochs", 1}, {"batch_size", 8}, {"eval_every", 5}}}}));
+  const TrainResult result = trainer.run();
+  REQUIRE(result.history.size() == 1);
+  const data::Dataset& d = trainer.dataset();
+  const Tensor first_x = Tensor::from_vector(
+      std::vector<float>(d.x_train.data(), d.x_train.data() + 6), {3, 2});
+  const Tensor first_y = Tensor::from_vector(
+      std::vector<float>(d.y_train.data(), d.y_train.data() + 6), {3, 2});
+  CHECK(result.history.back().train_accuracy == trainer.evaluate(first_x, first_y).second);
+}

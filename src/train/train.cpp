@@ -502,7 +502,16 @@ bool Trainer::evaluate_into(EvalRecord& record) {
   std::tie(record.test_loss, record.test_accuracy) = evaluate(dataset_.x_test, dataset_.y_test);
   // The last update may have broken the model even though its step's loss was finite.
   if (!std::isfinite(record.test_loss) || !parameters_finite()) return false;
-  record.train_accuracy = evaluate(dataset_.x_train, dataset_.y_train).second;
+  // A sequence task's training windows can be many times its test windows: its training
+  // accuracy is measured on as many of them as the test split holds (the first, which were
+  // drawn at random positions), so that an evaluation costs what the test split costs.
+  const int64_t rows = dataset_.x_train.size(0);
+  const int64_t sample = dataset_.sequence ? std::min(rows, dataset_.x_test.size(0)) : rows;
+  record.train_accuracy =
+      sample == rows ? evaluate(dataset_.x_train, dataset_.y_train).second
+                     : evaluate(rows_of(dataset_.x_train, 0, sample),
+                                rows_of(dataset_.y_train, 0, sample))
+                           .second;
   if (config_.diagnostics.grad_norms) record.grad_norms = grad_norms();
   if (config_.diagnostics.activation_stats) record.layers = activation_stats(dataset_.x_test);
   return true;

@@ -73,7 +73,8 @@ struct EvalRecord {
   double lr = 0;
   double train_loss = 0;  // mean over the steps since the previous evaluation
   double test_loss = 0;
-  std::optional<double> train_accuracy;  // classification only
+  // Classification only; for a sequence task, over its first n_test training windows.
+  std::optional<double> train_accuracy;
   std::optional<double> test_accuracy;
   double steps_per_second = 0;
   std::vector<LayerStats> layers;
