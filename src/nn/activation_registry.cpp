@@ -17,6 +17,7 @@
 #include "actlab/nn/registry.hpp"
 #include "kernels/activations.hpp"
 #include "ops/gated.hpp"
+#include "ops/linear_activation.hpp"
 
 namespace actlab::nn {
 namespace {
@@ -71,6 +72,14 @@ GateKernel gate_kernel() {
   return [](const Tensor& gate, const Tensor& up) { return ops::gated_activation(gate, up, Act{}); };
 }
 
+// The fused Linear + activation kernel of an activation whose functor is Act.
+template <class Act>
+LinearKernel linear_kernel() {
+  return [](const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    return ops::linear_activation(x, weight, bias, Act{});
+  };
+}
+
 std::vector<Entry> builtin_activations() {
   return {
       {"identity",
@@ -82,7 +91,7 @@ std::vector<Entry> builtin_activations() {
        plain<ReLU>(),
        {"rectified linear unit", "max(0, x)", "[0, inf)",
         "hidden layers of MLPs and CNNs: fast, works well; watch for dead units", {}, {},
-        relu_gain, {}, gate_kernel<kernels::Relu>(), "reglu"}},
+        relu_gain, {}, gate_kernel<kernels::Relu>(), "reglu", linear_kernel<kernels::Relu>()}},
       {"leaky_relu",
        [](const json& s) { return std::make_unique<LeakyReLU>(number(s, "negative_slope")); },
        {"ReLU with a small slope below 0, so that no unit dies",
@@ -146,26 +155,27 @@ std::vector<Entry> builtin_activations() {
         relu_gain,
         {},
         gate_kernel<kernels::Gelu>(),
-        "geglu"}},
+        "geglu",
+        linear_kernel<kernels::Gelu>()}},
       {"gelu_tanh",
        [](const json&) { return std::make_unique<GELU>("tanh"); },
        {"GELU's tanh approximation", "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
         "[-0.17, inf)", "transformer FFNs of models trained with it (GPT-2)", {}, {}, relu_gain,
-        {}, gate_kernel<kernels::GeluTanh>()}},
+        {}, gate_kernel<kernels::GeluTanh>(), {}, linear_kernel<kernels::GeluTanh>()}},
       {"silu",
        plain<SiLU>(),
        {"sigmoid-weighted linear unit, also called swish", "x * sigmoid(x)", "[-0.28, inf)",
         "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)", {}, {}, relu_gain, {},
-        gate_kernel<kernels::Silu>(), "swiglu"}},
+        gate_kernel<kernels::Silu>(), "swiglu", linear_kernel<kernels::Silu>()}},
       {"swish",
        plain<SiLU>(),
        {"silu under its other name", "x * sigmoid(x)", "[-0.28, inf)",
         "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)", {}, "silu", relu_gain,
-        {}, gate_kernel<kernels::Silu>()}},
+        {}, gate_kernel<kernels::Silu>(), {}, linear_kernel<kernels::Silu>()}},
       {"mish",
        plain<Mish>(),
        {"self-regularised smooth ReLU", "x * tanh(softplus(x))", "[-0.31, inf)",
-        "hidden layers, as silu", {}, {}, relu_gain}},
+        "hidden layers, as silu", {}, {}, relu_gain, {}, {}, {}, linear_kernel<kernels::Mish>()}},
       {"softplus",
        [](const json& s) {
          return std::make_unique<Softplus>(number(s, "beta"), number(s, "threshold"));

@@ -1,0 +1,63 @@
+// linear_activation: act(x W^T + b) as one op, for a Linear followed by an activation whose
+// pre-activation nobody else needs (FeedForward's up and act, when no hook watches them). Its
+// forward is linear's then the activation's, as two ops would compute them. Its backward saves
+// a pass: the bias gradient, the column sums of dz = g act'(z), is summed in the same pass that
+// writes dz, where linear would read dz again. The float operations and their order are the
+// same as those of the two ops, so the results are the same bits. A template, so that each
+// activation's registry entry (its linear kernel) instantiates it for its own functor.
+#pragma once
+
+#include <algorithm>
+
+#include "actlab/core/autograd.hpp"
+#include "actlab/detail/parallel.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/linear_parts.hpp"
+
+namespace actlab::ops {
+
+// dz = g act'(z) written over z, and, when db is wanted, db[j] (+)= the sum of column j of dz,
+// summed in row order as linear's backward sums it. The columns are split over the threads, so
+// each sum is one thread's, in the same order at any thread count.
+template <class Act>
+void activation_backward_with_bias(Act act, const float* g, float* z, const LinearDims& d,
+                                   GradSink::Target db) {
+  if (db.data == nullptr) {
+    detail::parallel_for(d.rows * d.out, [act, g, z](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) z[k] = g[k] * act.derivative(z[k]);
+    });
+    return;
+  }
+  if (!db.accumulate) std::fill_n(db.data, d.out, 0.f);
+  detail::parallel_for(d.out, d.rows, [act, g, z, d, b = db.data](int64_t begin, int64_t end) {
+    for (int64_t r = 0; r < d.rows; ++r) {
+      const float* gr = g + r * d.out;
+      float* zr = z + r * d.out;
+      for (int64_t j = begin; j < end; ++j) {
+        zr[j] = gr[j] * act.derivative(zr[j]);
+        b[j] += zr[j];
+      }
+    }
+  });
+}
+
+// For activation functors whose derivative is a function of their input (kernels/activations.hpp).
+template <class Act>
+Tensor linear_activation(const Tensor& x, const Tensor& weight, const Tensor& bias, Act act) {
+  const LinearDims d = linear_dims(x, weight, bias);
+  Tensor z = linear_output(x, weight, bias, d);  // held by this op alone
+  Tensor y = map(z, act);
+  record("linear_activation", y, {x, weight, bias},
+         [sx = save(x), sw = save(weight), z, act, d](const Tensor& g, GradSink& sink) mutable {
+           // dz goes over z, which nothing else holds, read at each index before it is written.
+           float* dz = z.mutable_data();
+           const GradSink::Target db =
+               sink.needs(2) ? sink.target(2) : GradSink::Target{nullptr, false};
+           activation_backward_with_bias(act, g.data(), dz, d, db);
+           linear_products_backward(dz, sx, sw, d, sink);
+           z = Tensor();
+         });
+  return y;
+}
+
+}  // namespace actlab::ops
