@@ -10,32 +10,32 @@
 #include <algorithm>
 
 #include "actlab/core/autograd.hpp"
+#include "actlab/detail/ownership.hpp"
 #include "actlab/detail/parallel.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/linear_parts.hpp"
 
 namespace actlab::ops {
 
-// dz = g act'(z) written over z, and, when db is wanted, db[j] (+)= the sum of column j of dz,
-// summed in row order as linear's backward sums it. The columns are split over the threads, so
-// each sum is one thread's, in the same order at any thread count.
+// dz = g act'(z), and, when db is wanted, db[j] (+)= the sum of column j of dz, summed in row
+// order as linear's backward sums it. The columns are split over the threads, so each sum is
+// one thread's, in the same order at any thread count. dz may be g's or z's buffer.
 template <class Act>
-void activation_backward_with_bias(Act act, const float* g, float* z, const LinearDims& d,
-                                   GradSink::Target db) {
+void activation_backward_with_bias(Act act, const float* g, const float* z, float* dz,
+                                   const LinearDims& d, GradSink::Target db) {
   if (db.data == nullptr) {
-    detail::parallel_for(d.rows * d.out, [act, g, z](int64_t begin, int64_t end) {
-      for (int64_t k = begin; k < end; ++k) z[k] = g[k] * act.derivative(z[k]);
+    detail::parallel_for(d.rows * d.out, [act, g, z, dz](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) dz[k] = g[k] * act.derivative(z[k]);
     });
     return;
   }
   if (!db.accumulate) std::fill_n(db.data, d.out, 0.f);
-  detail::parallel_for(d.out, d.rows, [act, g, z, d, b = db.data](int64_t begin, int64_t end) {
+  detail::parallel_for(d.out, d.rows, [act, g, z, dz, d, b = db.data](int64_t begin, int64_t end) {
     for (int64_t r = 0; r < d.rows; ++r) {
-      const float* gr = g + r * d.out;
-      float* zr = z + r * d.out;
+      const int64_t row = r * d.out;
       for (int64_t j = begin; j < end; ++j) {
-        zr[j] = gr[j] * act.derivative(zr[j]);
-        b[j] += zr[j];
+        dz[row + j] = g[row + j] * act.derivative(z[row + j]);
+        b[j] += dz[row + j];
       }
     }
   });
@@ -49,13 +49,15 @@ Tensor linear_activation(const Tensor& x, const Tensor& weight, const Tensor& bi
   Tensor y = map(z, act);
   record("linear_activation", y, {x, weight, bias},
          [sx = save(x), sw = save(weight), z, act, d](const Tensor& g, GradSink& sink) mutable {
-           // dz goes over z, which nothing else holds, read at each index before it is written.
-           float* dz = z.mutable_data();
+           // dz goes over g when nothing else holds g (as the activation's own backward would
+           // write it), else over z, which only this op holds; each is read at an index before
+           // it is written there. z is dropped before the products allocate dW and dX.
+           Tensor dz = detail::uniquely_owned(g) ? g : z;
            const GradSink::Target db =
                sink.needs(2) ? sink.target(2) : GradSink::Target{nullptr, false};
-           activation_backward_with_bias(act, g.data(), dz, d, db);
-           linear_products_backward(dz, sx, sw, d, sink);
+           activation_backward_with_bias(act, g.data(), z.data(), dz.mutable_data(), d, db);
            z = Tensor();
+           linear_products_backward(dz.data(), sx, sw, d, sink);
          });
   return y;
 }
