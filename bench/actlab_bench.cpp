@@ -1,7 +1,7 @@
 // actlab-bench: times actlab against what it cannot beat, measured side by side in one run
 // (repetitions interleaved, so that a noisy shared machine shifts both sides alike and their
 // ratio holds). Two kinds of runs:
-//   - the training workloads W1-W6 of shared/bench/WORKLOADS.md (the default): median step
+//   - the workloads W1-W7 of shared/bench/WORKLOADS.md (the default): median step
 //     time against the raw cblas_sgemm calls of the step's matrix products (or, for W6, a
 //     memcpy of the same size), and the process's peak RSS;
 //   - micro-benchmark suites (--suite ops, --suite activations): see suites.hpp.
@@ -130,6 +130,7 @@ void print_workload_json(const Workload& w, const WorkloadResult& r) {
                               {"max_ms", ms(r.step.max_us)}};
   j[r.bound_key] = r.bound ? nlohmann::ordered_json(ms(r.bound->median_us)) : nullptr;
   j["peak_rss_mib"] = r.peak_rss_mib;
+  if (r.tokens_per_step > 0) j["tokens_per_s"] = r.tokens_per_step / (r.step.median_us * 1e-6);
   fmt::print("{}\n", j.dump());
 }
 
@@ -153,7 +154,7 @@ void print_workload_row(const Workload& w, const WorkloadResult& r) {
 
 struct Options {
   std::optional<std::string> suite;
-  std::optional<std::string> workload;  // none: all six
+  std::optional<std::string> workload;  // none: all
   std::optional<int> threads;
   std::optional<int> reps;
   int steps = 0;  // 0: each workload's default
@@ -163,7 +164,7 @@ struct Options {
 };
 
 constexpr const char* kUsage =
-    "usage: actlab-bench [--workload W1..W6|W6f] [--steps N] [--no-bound] [--threads N] "
+    "usage: actlab-bench [--workload W1..W7|W6f|W7g] [--steps N] [--no-bound] [--threads N] "
     "[--cpu-time] [--json]\n"
     "       actlab-bench --suite NAME [--reps N] [--threads N] [--cpu-time] [--json]";
 
@@ -234,7 +235,7 @@ const std::function<Suite()>& find_suite(const std::string& name) {
   usage_error(fmt::format("unknown suite '{}'; known:{}", name, known));
 }
 
-// The workloads to run: the one asked for, or all six.
+// The workloads to run: the one asked for, or all.
 std::vector<const Workload*> chosen_workloads(const std::optional<std::string>& id) {
   std::vector<const Workload*> out;
   for (const Workload& w : workloads())

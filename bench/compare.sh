@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # compare.sh: runs actlab-bench and the PyTorch reference (bench/torch_ref.py, on Debian's
-# python3-torch through /usr/bin/python3) on the workloads W1-W6 and W6f at 1 and 2 threads, each
+# python3-torch through /usr/bin/python3) on the workloads W1-W7 (W6f, W7g) at 1 and 2 threads, each
 # workload in its own pair of processes, actlab then PyTorch, alternating so that drift hits
 # both; then W4 for 50 steps alone in a fresh process per side for peak memory. Writes the
 # side-by-side table into bench/RESULTS.md (between its compare.sh markers) and keeps the raw
@@ -11,7 +11,7 @@
 # by more than QUIET_MAX_BUSY percent is run again (up to PAIR_TRIES times, then kept and
 # flagged by its figure in the table).
 #
-#   bench/compare.sh   # env: THREADS="1 2", WORKLOADS="W1 ... W6 W6f", ACTLAB_BENCH=path,
+#   bench/compare.sh   # env: THREADS="1 2", WORKLOADS="W1 ... W6f W7 W7g", ACTLAB_BENCH=path,
 #                      #      QUIET_MAX_BUSY=10 (percent), QUIET_TIMEOUT=600 (s), PAIR_TRIES=4
 set -euo pipefail
 
@@ -20,7 +20,7 @@ root=$(dirname "$here")
 bench=${ACTLAB_BENCH:-$root/build/bench/actlab-bench}
 python=/usr/bin/python3
 threads_list=${THREADS:-1 2}
-workloads=${WORKLOADS:-W1 W2 W3 W4 W5 W6 W6f}
+workloads=${WORKLOADS:-W1 W2 W3 W4 W5 W6 W6f W7 W7g}
 max_busy=${QUIET_MAX_BUSY:-10}
 quiet_timeout=${QUIET_TIMEOUT:-600}
 pair_tries=${PAIR_TRIES:-4}

@@ -16,9 +16,12 @@ END = "<!-- compare.sh: end -->"
 
 # Targets for actlab / bound: (1 thread, 2 threads), None where none is set. Issue 6's for
 # W1-W5; issue 16's for W6 (op by op) and W6f (one fused expression), whose bound is the copy
-# and whose targets are set at 1 thread only.
+# and whose targets are set at 1 thread only; issue 13's for W7 (at 1 thread; at both, faster
+# than PyTorch, which the actlab / PyTorch column shows). W7g (generation) has none: its figure
+# is tokens per second, listed below the tables.
 TARGETS = {"W1": (1.5, 1.5), "W2": (1.5, 1.5), "W3": (1.15, 1.25), "W4": (1.05, 1.10),
-           "W5": (1.05, 1.10), "W6": (7.0, None), "W6f": (4.0, None)}
+           "W5": (1.05, 1.10), "W6": (7.0, None), "W6f": (4.0, None), "W7": (1.3, None),
+           "W7g": (None, None)}
 MEMORY_TARGET_MIB = 64
 
 
@@ -60,23 +63,37 @@ def memory_line(runs):
             f"<= {MEMORY_TARGET_MIB} MiB: {'met' if a <= MEMORY_TARGET_MIB else 'NOT met'}.", ""]
 
 
+def generation_lines(runs):
+    """Tokens per second of each generation workload, both sides, at each thread count."""
+    out = []
+    for a in runs:
+        if a["side"] != "actlab" or "tokens_per_s" not in a:
+            continue
+        t = next((r for r in runs if r["side"] == "torch" and r["workload"] == a["workload"]
+                  and r["threads"] == a["threads"]), None)
+        if t:
+            out.append(f"- {a['workload']} at {a['threads']} thread{'s' if a['threads'] > 1 else ''}: "
+                       f"actlab **{a['tokens_per_s']:.1f}** tokens/s, PyTorch {t['tokens_per_s']:.1f}")
+    return ["Generation (W7g: 16 tokens at T = 1, each a full forward pass over the last 128):", ""] + out + [""] if out else []
+
+
 def section(lines):
     machine = next(l["machine"] for l in lines if "machine" in l)
     runs = [l for l in lines if "side" in l]
-    out = [BEGIN, "## Figures: W1-W6 and W6f side by side (bench/compare.sh)", "",
+    out = [BEGIN, f"## Figures: {', '.join(sorted({r['workload'] for r in runs}))} side by side (bench/compare.sh)", "",
            f"Run {machine['date']} at commit {machine['commit']} on {machine['model']}, "
            f"{machine['cores']} cores ({machine['blas']}); 1-minute load average "
            f"{machine['load_start']} at start, {machine['load_end']} at end. Median ms per step; "
            "each workload ran in its own process, actlab then PyTorch, alternating. "
            "\"bound\" is actlab-bench's (raw cblas_sgemm of the step's products, W6 and W6f: "
-           "memcpy of 2^24 floats), timed interleaved with actlab's steps; PyTorch's own bound (the same "
+           "memcpy of 2^24 floats; W7g: the forward products of its 16 passes), timed interleaved with actlab's steps; PyTorch's own bound (the same "
            "products through torch.mm, which adds its dispatch per call) is beside it. "
            "Peak RSS is each process's VmHWM, bound buffers included. \"other work\" is the share "
            "of all CPU time that other processes took while that side ran (a pair above "
            "compare.sh's limit was run again).", ""]
     for threads in sorted({r["threads"] for r in runs if r["side"] == "actlab"}):
         out += thread_table(runs, threads)
-    return out + memory_line(runs) + [END]
+    return out + generation_lines(runs) + memory_line(runs) + [END]
 
 
 def main():

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The PyTorch side of actlab's benchmark: workloads W1-W6 of shared/bench/WORKLOADS.md in
+"""The PyTorch side of actlab's benchmark: workloads W1-W7 of shared/bench/WORKLOADS.md in
 PyTorch eager mode (Debian's python3-torch 1.13; run it with /usr/bin/python3), timed as
 actlab-bench times them, printing the same JSON object per workload.
 
@@ -18,10 +18,15 @@ starves OpenBLAS's threads (W4 ran 2x slower that way here, W3 16x while other w
 OMP_WAIT_POLICY defaults to PASSIVE (set it in the environment to override).
 
     /usr/bin/python3 bench/torch_ref.py [--workload W] [--threads N] [--steps N] [--no-bound]
+                                        [--cpu-time]
+
+--cpu-time times with the process's CPU time (time.process_time), as actlab-bench's flag does:
+on a loaded machine it leaves out the time the process waited for a core.
 """
 import argparse
 import ctypes
 import json
+import math
 import os
 import statistics
 import sys
@@ -36,6 +41,7 @@ def parse_args():
     p.add_argument("--threads", type=int, default=1, help="torch and OpenBLAS threads (default 1)")
     p.add_argument("--steps", type=int, default=0, help="timed steps (default: per workload)")
     p.add_argument("--no-bound", action="store_true", help="time the steps only (for peak RSS)")
+    p.add_argument("--cpu-time", action="store_true", help="time with the process's CPU time")
     return p.parse_args()
 
 
@@ -147,6 +153,127 @@ def gelu_alone():
     return step, [], n
 
 
+# ---- W7: the tiny Llama-style decoder ------------------------------------------------------
+
+# d_ff 344: the SwiGLU width matched to a 512-wide FFN (actlab's matched_gated_d_ff: 2/3 of
+# it, rounded to a multiple of 8)
+DECODER = dict(vocab=96, d_model=128, n_layers=4, n_heads=4, d_ff=344, context=128)
+DECODER_BATCH = 16
+GENERATED_TOKENS = 16
+
+
+def decoder():
+    """The W7 model as Llama's code writes it in eager PyTorch: bias-free linears, RMSNorm,
+    RoPE on adjacent channel pairs from a table of complex rotations made once, causal
+    attention through a masked softmax, SwiGLU FFN, final norm, head tied to the embedding."""
+    nn, F = torch.nn, torch.nn.functional
+    c = DECODER
+    d, heads = c["d_model"], c["n_heads"]
+    head_dim = d // heads
+    theta = 10000.0 ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    angles = torch.outer(torch.arange(c["context"], dtype=torch.float64), theta)
+    rotations = torch.polar(torch.ones_like(angles), angles).to(torch.complex64)  # [T, D/2]
+    mask = torch.full((c["context"], c["context"]), float("-inf")).triu(1)
+
+    def rope(x, t):  # x [B, T, H, D]
+        pairs = torch.view_as_complex(x.reshape(*x.shape[:-1], -1, 2))
+        return torch.view_as_real(pairs * rotations[:t, None, :]).flatten(3)
+
+    class RMSNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(d))
+
+        def forward(self, x):
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * self.weight
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn_norm, self.ffn_norm = RMSNorm(), RMSNorm()
+            self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
+            self.gate = nn.Linear(d, c["d_ff"], bias=False)
+            self.up = nn.Linear(d, c["d_ff"], bias=False)
+            self.down = nn.Linear(c["d_ff"], d, bias=False)
+
+        def attention(self, x):
+            b, t, _ = x.shape
+            q, k, v = (p(x).view(b, t, heads, head_dim) for p in (self.q, self.k, self.v))
+            q, k = rope(q, t), rope(k, t)
+            q, k, v = (z.transpose(1, 2) for z in (q, k, v))  # [B, H, T, D]
+            scores = q @ k.transpose(2, 3) / math.sqrt(head_dim) + mask[:t, :t]
+            out = F.softmax(scores, dim=-1) @ v
+            return self.o(out.transpose(1, 2).reshape(b, t, d))
+
+        def forward(self, x):
+            x = x + self.attention(self.attn_norm(x))
+            h = self.ffn_norm(x)
+            return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(c["vocab"], d)
+            nn.init.normal_(self.embed.weight, std=0.02)
+            self.blocks = nn.ModuleList(Block() for _ in range(c["n_layers"]))
+            self.norm = RMSNorm()
+
+        def forward(self, ids):
+            h = self.embed(ids)
+            for block in self.blocks:
+                h = block(h)
+            return self.norm(h) @ self.embed.weight.t()
+
+    return Decoder()
+
+
+def decoder_gemms(batch, time, backward):
+    """As actlab-bench's: every Linear (7 per block, then the tied head as d_model -> vocab)
+    as gemms_of has them, and per block, batch and head attention's products."""
+    c = DECODER
+    d, f, t, hd = c["d_model"], c["d_ff"], time, c["d_model"] // c["n_heads"]
+    layers = [(d, d, True)] * 4 + [(d, f, True), (d, f, True), (f, d, True)]
+    layers = layers * c["n_layers"] + [(d, c["vocab"], True)]
+    out = gemms_of(layers, batch * t)
+    if not backward:
+        out = out[: len(layers)]
+    per_head = [(False, True, t, t, hd), (False, False, t, hd, t)]
+    if backward:
+        per_head += [(False, True, t, t, hd), (False, False, t, hd, t),
+                     (True, False, t, hd, t), (True, False, t, hd, t)]
+    return out + per_head * (c["n_layers"] * batch * c["n_heads"])
+
+
+def decoder_training():
+    """One step on a fixed batch of 16 random sequences of 128 tokens and random targets."""
+    c = DECODER
+    model = decoder()
+    ids = torch.randint(c["vocab"], (DECODER_BATCH, c["context"]))
+    targets = torch.randint(c["vocab"], (DECODER_BATCH * c["context"],))
+    return training(model, ids,
+                    lambda logits: torch.nn.functional.cross_entropy(logits.reshape(-1, c["vocab"]), targets),
+                    lambda p: torch.optim.AdamW(p, lr=3e-4, weight_decay=0.01),
+                    decoder_gemms(DECODER_BATCH, c["context"], True))
+
+
+def decoder_generation():
+    """16 tokens at temperature 1 after a full context of random tokens, each recomputing the
+    forward pass over the last 128 (no cache), under no_grad."""
+    c = DECODER
+    model = decoder()
+    window = torch.randint(c["vocab"], (1, c["context"]))
+
+    def step():
+        nonlocal window
+        with torch.no_grad():
+            for _ in range(GENERATED_TOKENS):
+                probs = torch.softmax(model(window)[0, -1], dim=-1)
+                token = torch.multinomial(probs, 1)
+                window = torch.cat([window[:, 1:], token[None]], dim=1)
+
+    return step, decoder_gemms(1, c["context"], False) * GENERATED_TOKENS, 0, GENERATED_TOKENS
+
+
 def sgd(lr):
     return lambda p: torch.optim.SGD(p, lr=lr)
 
@@ -165,6 +292,8 @@ WORKLOADS = [
     ("W6", 50, gelu_alone),
     # W6f is actlab's fused op; in PyTorch's eager mode the same sum is W6's ops.
     ("W6f", 50, gelu_alone),
+    ("W7", 30, decoder_training),
+    ("W7g", 30, decoder_generation),
 ]
 
 
@@ -194,10 +323,13 @@ def copy_bound(n):
     return lambda: dst.copy_(src)
 
 
+clock = time.perf_counter  # or time.process_time, with --cpu-time
+
+
 def timed_ms(fn):
-    start = time.perf_counter()
+    start = clock()
     fn()
-    return (time.perf_counter() - start) * 1e3
+    return (clock() - start) * 1e3
 
 
 def peak_rss_mib():
@@ -211,7 +343,7 @@ def peak_rss_mib():
 def run_workload(wid, default_steps, build, args):
     """Warms up, then times steps, each followed by its bound; the JSON of WORKLOADS.md."""
     torch.manual_seed(0)
-    step, gemms, copy_floats = build()
+    step, gemms, copy_floats, *generated = build()  # generation workloads: tokens per step
     bound = None
     if not args.no_bound:
         bound = gemm_bound(gemms) if gemms else copy_bound(copy_floats)
@@ -225,7 +357,7 @@ def run_workload(wid, default_steps, build, args):
         step_ms.append(timed_ms(step))
         if bound:
             bound_ms.append(timed_ms(bound))
-    return {
+    result = {
         "workload": wid,
         "threads": torch.get_num_threads(),
         "steps": steps,
@@ -235,10 +367,16 @@ def run_workload(wid, default_steps, build, args):
         "gemm_bound_ms" if gemms else "copy_bound_ms": statistics.median(bound_ms) if bound else None,
         "peak_rss_mib": peak_rss_mib(),
     }
+    if generated:
+        result["tokens_per_s"] = generated[0] / (statistics.median(step_ms) * 1e-3)
+    return result
 
 
 def main():
+    global clock
     args = parse_args()
+    if args.cpu_time:
+        clock = time.process_time
     set_threads(args.threads)
     for wid, default_steps, build in WORKLOADS:
         if args.workload in (None, wid):

@@ -1,4 +1,4 @@
-// The training workloads W1-W6 of shared/bench/WORKLOADS.md: one entry each, naming what one
+// The workloads W1-W7 of shared/bench/WORKLOADS.md: one entry each, naming what one
 // step runs and what bounds it (the raw cblas_sgemm calls of the step's matrix products, or a
 // memcpy of the same size), timed side by side with repetitions interleaved.
 #pragma once
@@ -24,6 +24,7 @@ struct Instance {
   std::function<void()> step;
   std::vector<Gemm> gemms;  // the step's matrix products, forward and backward; or, if empty,
   int64_t copy_floats = 0;  // the size of the memory copy that bounds it
+  int tokens_per_step = 0;  // a generation workload's tokens made per step, else 0
 };
 
 struct Workload {
@@ -41,6 +42,7 @@ struct WorkloadResult {
   std::optional<Stats> bound;  // none when run without it (for a clean peak-RSS figure)
   const char* bound_key = "";  // "gemm_bound_ms" or "copy_bound_ms"
   double peak_rss_mib = 0;
+  int tokens_per_step = 0;  // as the Instance's
 };
 
 // Builds the workload, warms it up, then times `steps` steps, each followed by one run of its

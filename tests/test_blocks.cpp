@@ -73,6 +73,31 @@ TEST_CASE("FFN blocks pass gradcheck over the input and every weight", "[blocks]
   }
 }
 
+TEST_CASE("FeedForward's fused up + activation gives the bits of the two ops", "[blocks]") {
+  // in_features 520: OpenBLAS adds a K > 512 product in blocks, so an order of the bias add
+  // other than linear's would show in the bits; 70 x 1024 outputs split over threads.
+  for (const char* act : {"gelu", "gelu_tanh", "relu", "silu", "mish"}) {
+    INFO(act);
+    const auto run = [act](bool watch_up) {
+      Generator gen(11);
+      nn::FeedForward block(520, 1024, act, true, gen);
+      Tensor x = Tensor::randn({70, 520}, gen).set_requires_grad(true);
+      const Tensor proj = Tensor::randn({70, 520}, gen);
+      int watched = 0;  // a hook on up needs its output: the block runs the two ops
+      if (watch_up) block.up.add_forward_hook([&](nn::Module&, const Tensor&, const Tensor& z) {
+        watched += z.shape() == Shape{70, 1024};
+      });
+      const Tensor y = block(x);
+      sum(y * proj).backward();
+      CHECK(watched == (watch_up ? 1 : 0));
+      std::vector<std::vector<float>> out{y.to_vector(), x.grad().to_vector()};
+      for (const Tensor& p : block.parameters()) out.push_back(p.grad().to_vector());
+      return out;
+    };
+    CHECK(run(false) == run(true));
+  }
+}
+
 TEST_CASE("gated kinds name their gate activation", "[blocks]") {
   CHECK(nn::GatedFeedForward(4, 8, "swiglu").gate_activation() == "silu");
   CHECK(nn::GatedFeedForward(4, 8, "geglu").gate_activation() == "gelu");

@@ -237,6 +237,15 @@ TEST_CASE("export: each activation's torch.nn module carries its resolved parame
              Catch::Contains("nn.GELU(approximate=\"tanh\")"));
   CHECK_THAT(source_for("gelu"), Catch::Contains("nn.GELU(approximate=\"none\")"));
   CHECK_THAT(source_for("swish"), Catch::Contains("nn.SiLU()"));
+  // Every built-in has its module, in its own field of the entry.
+  for (const char* name : {"identity", "relu", "leaky_relu", "prelu", "elu", "selu", "celu",
+                           "gelu", "gelu_tanh", "silu", "swish", "mish", "softplus", "sigmoid",
+                           "tanh", "hardswish"}) {
+    INFO(name);
+    const nn::ActivationInfo info = nn::activation_info(name);
+    CHECK(info.torch_module.rfind("nn.", 0) == 0);
+    CHECK(info.gated_kind.find("nn.") == std::string::npos);
+  }
 }
 
 TEST_CASE("export through the command line: the files, and exit 2 naming what cannot be done",

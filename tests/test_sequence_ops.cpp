@@ -189,6 +189,34 @@ TEST_CASE("causal attention: the first query sees only itself, later ones nothin
   for (int64_t j = 0; j < 8; ++j) CHECK(o[j] == vv[j]);
 }
 
+TEST_CASE("attention: the same bits at 1 and 2 threads, its heads split over them",
+          "[sequence][threads]") {
+  // 2 x 4 heads of 64 x 64 x 16 products: enough work to split the heads (4 to a thread), too
+  // little for OpenBLAS to split a product, so each head is computed the same way at either
+  // count; a head skipped, done twice or sharing a buffer with another would show.
+  Generator gen(9);
+  const Tensor q0 = Tensor::randn({2, 64, 4, 16}, gen), k0 = Tensor::randn({2, 64, 4, 16}, gen);
+  const Tensor v0 = Tensor::randn({2, 64, 4, 16}, gen), g = Tensor::randn({2, 64, 4, 16}, gen);
+  const auto run_at = [&](int threads) {
+    set_num_threads(threads);
+    Tensor q = q0.detach().set_requires_grad(true), k = k0.detach().set_requires_grad(true);
+    Tensor v = v0.detach().set_requires_grad(true);
+    Tensor probs;
+    const Tensor out = scaled_dot_product_attention(q, k, v, true, 1.f, &probs);
+    sum(out * g).backward();
+    std::vector<float> all = out.to_vector();
+    for (const Tensor& t : {probs, q.grad(), k.grad(), v.grad()}) {
+      const std::vector<float> values = t.to_vector();
+      all.insert(all.end(), values.begin(), values.end());
+    }
+    return all;
+  };
+  const int before = num_threads();
+  const std::vector<float> one = run_at(1), two = run_at(2);
+  set_num_threads(before);
+  CHECK(one == two);
+}
+
 TEST_CASE("sequence ops pass gradcheck", "[sequence][gradcheck]") {
   using op_cases::OpCase;
   const std::vector<OpCase> cases = {

@@ -1,6 +1,7 @@
 // The autograd engine: recording nodes, the reverse walk over the tape, gradient accumulation,
 // and graph teardown without recursion.
 #include "actlab/core/autograd.hpp"
+#include "actlab/detail/ownership.hpp"
 
 #include <fmt/format.h>
 
@@ -23,12 +24,13 @@ std::atomic<uint64_t> g_next_sequence{0};
 std::atomic<uint64_t> g_visit_epoch{0};
 std::atomic<int64_t> g_live_nodes{0};
 
-// True when `t` is the only handle to its values, so it may become a gradient slot as it is.
+}  // namespace
+
+namespace detail {
 bool uniquely_owned(const Tensor& t) {
   return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1;
 }
-
-}  // namespace
+}  // namespace detail
 
 bool grad_enabled() { return t_grad_enabled; }
 
@@ -178,7 +180,7 @@ GradSink::Target GradSink::target(int i) {
 GradSink::Target GradSink::target_reusing(int i, const Tensor& grad_output) {
   Tensor& slot = full_slot(i);
   if (slot.defined() || grad_output.shape() != node_.edges_[i].shape ||
-      !uniquely_owned(grad_output))
+      !detail::uniquely_owned(grad_output))
     return target(i);
   slot = grad_output;
   return {slot.mutable_data(), false};
@@ -186,7 +188,7 @@ GradSink::Target GradSink::target_reusing(int i, const Tensor& grad_output) {
 
 void GradSink::add(int i, const Tensor& grad) { accumulate(i, grad, false); }
 
-void GradSink::add(int i, Tensor&& grad) { accumulate(i, grad, uniquely_owned(grad)); }
+void GradSink::add(int i, Tensor&& grad) { accumulate(i, grad, detail::uniquely_owned(grad)); }
 
 void GradSink::accumulate(int i, const Tensor& grad, bool may_take) {
   const Shape& shape = node_.edges_[i].shape;

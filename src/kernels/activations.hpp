@@ -62,8 +62,10 @@ inline constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 // would cancel: Phi(x) = q for x < 0, 1 - q above. The exponential inside erfc, e^(-x^2/2), is
 // the one of the pdf phi as well, so the derivative Phi + x phi evaluates it once.
 struct Gelu {
-  static float gaussian(float x) { return fastmath::exp_minus_square(x, 0.5f); }
-  static float cdf(float x, float gaussian_x) {
+  ACTLAB_ALWAYS_INLINE static float gaussian(float x) {
+    return fastmath::exp_minus_square(x, 0.5f);
+  }
+  ACTLAB_ALWAYS_INLINE static float cdf(float x, float gaussian_x) {
     const float q = 0.5f * fastmath::erfc_nonnegative(0.707106781f * std::abs(x), gaussian_x);
     return x < 0.f ? q : 1.f - q;
   }
@@ -77,7 +79,9 @@ struct Gelu {
 // Hendrycks and Gimpel's tanh approximation, 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715
 // x^3), computed as x sigmoid(2u) (the same function) so that it does not cancel for x < 0.
 struct GeluTanh {
-  static float two_u(float x) { return 1.59576912f * (x + 0.044715f * x * x * x); }
+  ACTLAB_ALWAYS_INLINE static float two_u(float x) {
+    return 1.59576912f * (x + 0.044715f * x * x * x);
+  }
   ACTLAB_ALWAYS_INLINE float operator()(float x) const { return x * sigmoid(two_u(x)); }
   ACTLAB_ALWAYS_INLINE float derivative(float x) const {
     const float s = sigmoid(two_u(x));
@@ -98,7 +102,7 @@ struct Silu {
 // 1 - tanh^2 = 4 (n + 1) / (n + 2)^2: one exp and no cancellation. Above x = 20 (PyTorch's
 // softplus threshold) mish is x; the clamp keeps n finite for the lanes that are not used.
 struct Mish {
-  static float n_of(float x) {
+  ACTLAB_ALWAYS_INLINE static float n_of(float x) {
     const float e = fastmath::exp(std::min(x, 20.f));
     return e * (e + 2.f);
   }

@@ -17,6 +17,7 @@
 #include "actlab/nn/registry.hpp"
 #include "kernels/activations.hpp"
 #include "ops/gated.hpp"
+#include "ops/linear_activation.hpp"
 
 namespace actlab::nn {
 namespace {
@@ -71,18 +72,26 @@ GateKernel gate_kernel() {
   return [](const Tensor& gate, const Tensor& up) { return ops::gated_activation(gate, up, Act{}); };
 }
 
+// The fused Linear + activation kernel of an activation whose functor is Act.
+template <class Act>
+LinearKernel linear_kernel() {
+  return [](const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    return ops::linear_activation(x, weight, bias, Act{});
+  };
+}
+
 std::vector<Entry> builtin_activations() {
   return {
       {"identity",
        plain<Identity>(),
        {"the identity: no non-linearity", "x", "(-inf, inf)",
         "regression outputs (unconstrained range); a stack of linear layers without it "
-        "collapses to one", {}, {}, unit_gain, {}, {}, {}, "nn.Identity()"}},
+        "collapses to one", {}, {}, unit_gain, {}, {}, {}, {}, "nn.Identity()"}},
       {"relu",
        plain<ReLU>(),
        {"rectified linear unit", "max(0, x)", "[0, inf)",
         "hidden layers of MLPs and CNNs: fast, works well; watch for dead units", {}, {},
-        relu_gain, {}, gate_kernel<kernels::Relu>(), "reglu", "nn.ReLU()"}},
+        relu_gain, {}, gate_kernel<kernels::Relu>(), "reglu", linear_kernel<kernels::Relu>(), "nn.ReLU()"}},
       {"leaky_relu",
        [](const json& s) { return std::make_unique<LeakyReLU>(number(s, "negative_slope")); },
        {"ReLU with a small slope below 0, so that no unit dies",
@@ -95,7 +104,7 @@ std::vector<Entry> builtin_activations() {
           const float slope = number(s, "negative_slope");
           return std::sqrt(2.f / (1.f + slope * slope));
         },
-        {}, {}, {},
+        {}, {}, {}, {},
         "nn.LeakyReLU(negative_slope={negative_slope})"}},
       {"prelu",
        [](const json& s) {
@@ -109,7 +118,7 @@ std::vector<Entry> builtin_activations() {
                      "learned slopes: 1 shared, or one per channel (dim 1 of the input)"},
          real("init", 0.25, "initial slope")},
         {},
-        relu_gain, {}, {}, {},
+        relu_gain, {}, {}, {}, {},
         "nn.PReLU(num_parameters={num_parameters}, init={init})"}},
       {"elu",
        [](const json& s) { return std::make_unique<ELU>(number(s, "alpha")); },
@@ -119,14 +128,14 @@ std::vector<Entry> builtin_activations() {
         "hidden layers: no dead units, mean activation nearer 0",
         {real("alpha", 1.0, "scale of the negative part, which tends to -alpha")},
         {},
-        relu_gain, {}, {}, {},
+        relu_gain, {}, {}, {}, {},
         "nn.ELU(alpha={alpha})"}},
       {"selu",
        plain<SELU>(),
        {"scaled ELU, self-normalising with LeCun-normal init",
         "1.0507 * (x if x > 0 else 1.6733 * (e^x - 1))", "(-1.7581, inf)",
         "deep plain MLPs (self-normalising networks)", {}, {},
-        [](const json&) { return 0.75f; }, {}, {}, {}, "nn.SELU()"}},
+        [](const json&) { return 0.75f; }, {}, {}, {}, {}, "nn.SELU()"}},
       {"celu",
        [](const json& s) { return std::make_unique<CELU>(number(s, "alpha")); },
        {"continuously differentiable ELU",
@@ -135,7 +144,7 @@ std::vector<Entry> builtin_activations() {
         "as elu, with a slope continuous at 0 for any alpha",
         {positive("alpha", 1.0, "scale of the negative part, which tends to -alpha")},
         {},
-        relu_gain, {}, {}, {},
+        relu_gain, {}, {}, {}, {},
         "nn.CELU(alpha={alpha})"}},
       {"gelu",
        [](const json& s) { return std::make_unique<GELU>(s.at("approximate").get<std::string>()); },
@@ -152,26 +161,26 @@ std::vector<Entry> builtin_activations() {
         {},
         gate_kernel<kernels::Gelu>(),
         "geglu",
-        "nn.GELU(approximate={approximate})"}},
+        linear_kernel<kernels::Gelu>(), "nn.GELU(approximate={approximate})"}},
       {"gelu_tanh",
        [](const json&) { return std::make_unique<GELU>("tanh"); },
        {"GELU's tanh approximation", "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
         "[-0.17, inf)", "transformer FFNs of models trained with it (GPT-2)", {}, {}, relu_gain,
-        {}, gate_kernel<kernels::GeluTanh>(), {}, "nn.GELU(approximate=\"tanh\")"}},
+        {}, gate_kernel<kernels::GeluTanh>(), {}, linear_kernel<kernels::GeluTanh>(), "nn.GELU(approximate=\"tanh\")"}},
       {"silu",
        plain<SiLU>(),
        {"sigmoid-weighted linear unit, also called swish", "x * sigmoid(x)", "[-0.28, inf)",
         "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)", {}, {}, relu_gain, {},
-        gate_kernel<kernels::Silu>(), "swiglu", "nn.SiLU()"}},
+        gate_kernel<kernels::Silu>(), "swiglu", linear_kernel<kernels::Silu>(), "nn.SiLU()"}},
       {"swish",
        plain<SiLU>(),
        {"silu under its other name", "x * sigmoid(x)", "[-0.28, inf)",
         "hidden layers; the gate of SwiGLU FFNs (Llama, Mistral, PaLM)", {}, "silu", relu_gain,
-        {}, gate_kernel<kernels::Silu>(), {}, "nn.SiLU()"}},
+        {}, gate_kernel<kernels::Silu>(), {}, linear_kernel<kernels::Silu>(), "nn.SiLU()"}},
       {"mish",
        plain<Mish>(),
        {"self-regularised smooth ReLU", "x * tanh(softplus(x))", "[-0.31, inf)",
-        "hidden layers, as silu", {}, {}, relu_gain, {}, {}, {}, "nn.Mish()"}},
+        "hidden layers, as silu", {}, {}, relu_gain, {}, {}, {}, linear_kernel<kernels::Mish>(), "nn.Mish()"}},
       {"softplus",
        [](const json& s) {
          return std::make_unique<Softplus>(number(s, "beta"), number(s, "threshold"));
@@ -184,23 +193,23 @@ std::vector<Entry> builtin_activations() {
         {positive("beta", 1.0, "sharpness: larger is closer to ReLU"),
          real("threshold", 20.0, "above beta x = threshold, softplus is x")},
         {},
-        relu_gain, {}, {}, {},
+        relu_gain, {}, {}, {}, {},
         "nn.Softplus(beta={beta}, threshold={threshold})"}},
       {"sigmoid",
        plain<Sigmoid>(),
        {"logistic function", "1 / (1 + e^-x)", "(0, 1)",
         "binary outputs (probabilities) and gates (LSTM/GRU, GLU); saturates, so its "
         "gradients vanish across depth",
-        {}, {}, unit_gain, sigmoid_saturated, gate_kernel<kernels::Sigmoid>(), "glu", "nn.Sigmoid()"}},
+        {}, {}, unit_gain, sigmoid_saturated, gate_kernel<kernels::Sigmoid>(), "glu", {}, "nn.Sigmoid()"}},
       {"tanh",
        plain<Tanh>(),
        {"hyperbolic tangent", "(e^x - e^-x) / (e^x + e^-x)", "(-1, 1)",
         "recurrent states; zero-centred, but saturates as sigmoid does", {}, {},
-        [](const json&) { return 5.f / 3.f; }, tanh_saturated, {}, {}, "nn.Tanh()"}},
+        [](const json&) { return 5.f / 3.f; }, tanh_saturated, {}, {}, {}, "nn.Tanh()"}},
       {"hardswish",
        plain<Hardswish>(),
        {"piecewise swish without exponentials (MobileNetV3)", "x * min(max(x + 3, 0), 6) / 6",
-        "[-0.375, inf)", "mobile CNNs: silu's shape at the cost of a ReLU", {}, {}, relu_gain, {}, {}, {},
+        "[-0.375, inf)", "mobile CNNs: silu's shape at the cost of a ReLU", {}, {}, relu_gain, {}, {}, {}, {},
         "nn.Hardswish()"}},
   };
 }

@@ -16,12 +16,17 @@ namespace actlab::nn {
 FeedForward::FeedForward(int64_t d_model, int64_t d_ff, const nlohmann::json& activation, bool bias,
                          Generator& gen)
     : up(d_model, d_ff, bias, gen), down(d_ff, d_model, bias, gen), act(make_activation(activation)) {
+  if (activation.is_string()) up_act_ = activation_info(activation.get<std::string>()).linear;
   register_module("up", &up);
   register_module("act", act.get());
   register_module("down", &down);
 }
 
-Tensor FeedForward::forward(const Tensor& x) { return down((*act)(up(x))); }
+Tensor FeedForward::forward(const Tensor& x) {
+  if (up_act_ && !up.has_forward_hooks() && !act->has_forward_hooks())
+    return down(up_act_(x, up.weight, up.bias));
+  return down((*act)(up(x)));
+}
 
 std::string FeedForward::describe() const {
   return fmt::format("FeedForward(d_model={}, d_ff={}, activation={})", up.in_features(),

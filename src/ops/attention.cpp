@@ -17,6 +17,7 @@
 #include <cmath>
 
 #include "actlab/core/autograd.hpp"
+#include "actlab/detail/parallel.hpp"
 #include "actlab/ops/ops.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/softmax.hpp"
@@ -75,6 +76,24 @@ void masked_softmax_backward(const float* p, float* dp, const AttentionDims& d, 
   }
 }
 
+// f(b, h) for every (batch, head), the heads split over the threads: one parallel region per
+// call rather than one inside each of the batch * heads small products (each waking the other
+// threads, which costs most on a busy machine), and the softmax rows go parallel with them.
+// Each head's products and softmax touch only its own columns and rows, and a product inside a
+// parallel region runs on its calling thread (OpenBLAS's OpenMP build).
+// parallel_for cuts its range at multiples of 16 (a line of floats); counting each head as 16
+// units lets it cut between any two heads, so that even 4 heads split.
+template <class F>
+void for_each_head(const AttentionDims& d, const F& f) {
+  constexpr int64_t kUnits = 16;
+  const int64_t work = d.q_time * d.k_time * d.head_dim;  // per head, about its flops / 2
+  detail::parallel_for(d.batch * d.heads * kUnits, work / kUnits,
+                       [f, heads = d.heads](int64_t begin, int64_t end) {
+                         for (int64_t i = begin / kUnits; i < end / kUnits; ++i)
+                           f(i / heads, i % heads);
+                       });
+}
+
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
@@ -84,17 +103,15 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   const int64_t ld = d.row_stride();
   Tensor probs = Tensor::empty({d.batch, d.heads, d.q_time, d.k_time});
   Tensor out = Tensor::empty(q.shape());
-  float* pv = probs.mutable_data();
-  float* ov = out.mutable_data();
-  for (int64_t b = 0; b < d.batch; ++b)
-    for (int64_t h = 0; h < d.heads; ++h) {
-      float* p = pv + d.p_at(b, h);  // [Tq, Tk]
-      kernels::gemm(false, true, d.q_time, d.k_time, d.head_dim, q.data() + d.q_at(b, h), ld,
-                    k.data() + d.k_at(b, h), ld, 0.f, p, d.k_time);  // S = Q K^T
-      masked_softmax(p, d, scale);
-      kernels::gemm(false, false, d.q_time, d.head_dim, d.k_time, p, d.k_time,
-                    v.data() + d.k_at(b, h), ld, 0.f, ov + d.q_at(b, h), ld);  // O = P V
-    }
+  for_each_head(d, [d, scale, ld, qv = q.data(), kv = k.data(), vv = v.data(),
+                   pv = probs.mutable_data(), ov = out.mutable_data()](int64_t b, int64_t h) {
+    float* p = pv + d.p_at(b, h);  // [Tq, Tk]
+    kernels::gemm(false, true, d.q_time, d.k_time, d.head_dim, qv + d.q_at(b, h), ld,
+                  kv + d.k_at(b, h), ld, 0.f, p, d.k_time);  // S = Q K^T
+    masked_softmax(p, d, scale);
+    kernels::gemm(false, false, d.q_time, d.head_dim, d.k_time, p, d.k_time, vv + d.k_at(b, h),
+                  ld, 0.f, ov + d.q_at(b, h), ld);  // O = P V
+  });
   if (attention) *attention = probs;
 
   record("scaled_dot_product_attention", out, {q, k, v},
@@ -108,26 +125,27 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
            };
            const GradSink::Target dq = target(0), dk = target(1), dv = target(2);
            const auto beta = [](const GradSink::Target& t) { return t.accumulate ? 1.f : 0.f; };
-           Tensor ds_buffer = Tensor::empty({d.q_time, d.k_time});
-           float* ds = ds_buffer.mutable_data();
-           for (int64_t b = 0; b < d.batch; ++b)
-             for (int64_t h = 0; h < d.heads; ++h) {
-               const int64_t qo = d.q_at(b, h), ko = d.k_at(b, h);
-               const float* p = sp.data() + d.p_at(b, h);
-               const float* go = g.data() + qo;
-               kernels::gemm(false, true, d.q_time, d.k_time, d.head_dim, go, ld,
-                             sv.data() + ko, ld, 0.f, ds, d.k_time);  // dP = dO V^T
-               masked_softmax_backward(p, ds, d, scale);
-               if (dq.data)  // dQ = dS K
-                 kernels::gemm(false, false, d.q_time, d.head_dim, d.k_time, ds, d.k_time,
-                               sk.data() + ko, ld, beta(dq), dq.data + qo, ld);
-               if (dk.data)  // dK = dS^T Q
-                 kernels::gemm(true, false, d.k_time, d.head_dim, d.q_time, ds, d.k_time,
-                               sq.data() + qo, ld, beta(dk), dk.data + ko, ld);
-               if (dv.data)  // dV = P^T dO
-                 kernels::gemm(true, false, d.k_time, d.head_dim, d.q_time, p, d.k_time, go, ld,
-                               beta(dv), dv.data + ko, ld);
-             }
+           // dS of every head, so that heads run in parallel without sharing a buffer.
+           Tensor ds_buffer = Tensor::empty({d.batch, d.heads, d.q_time, d.k_time});
+           for_each_head(d, [=, qv = sq.data(), kv = sk.data(), vv = sv.data(), pv = sp.data(),
+                             gv = g.data(), dsv = ds_buffer.mutable_data()](int64_t b, int64_t h) {
+             const int64_t qo = d.q_at(b, h), ko = d.k_at(b, h);
+             const float* p = pv + d.p_at(b, h);
+             const float* go = gv + qo;
+             float* ds = dsv + d.p_at(b, h);
+             kernels::gemm(false, true, d.q_time, d.k_time, d.head_dim, go, ld, vv + ko, ld, 0.f,
+                           ds, d.k_time);  // dP = dO V^T
+             masked_softmax_backward(p, ds, d, scale);
+             if (dq.data)  // dQ = dS K
+               kernels::gemm(false, false, d.q_time, d.head_dim, d.k_time, ds, d.k_time, kv + ko,
+                             ld, beta(dq), dq.data + qo, ld);
+             if (dk.data)  // dK = dS^T Q
+               kernels::gemm(true, false, d.k_time, d.head_dim, d.q_time, ds, d.k_time, qv + qo,
+                             ld, beta(dk), dk.data + ko, ld);
+             if (dv.data)  // dV = P^T dO
+               kernels::gemm(true, false, d.k_time, d.head_dim, d.q_time, p, d.k_time, go, ld,
+                             beta(dv), dv.data + ko, ld);
+           });
          });
   return out;
 }

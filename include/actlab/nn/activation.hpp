@@ -133,6 +133,10 @@ class Softmax final : public Module {
 using ActivationFactory = std::function<std::unique_ptr<Module>(const nlohmann::json& spec)>;
 // act(gate) * up and its gradients, as one op: the gated FFN kernel of an activation.
 using GateKernel = std::function<Tensor(const Tensor& gate, const Tensor& up)>;
+// act(x W^T + b) and its gradients, as one op (the bias gradient summed in the activation's
+// backward pass): an activation's kernel after a Linear whose output nothing else watches.
+using LinearKernel =
+    std::function<Tensor(const Tensor& x, const Tensor& weight, const Tensor& bias)>;
 
 // Everything actlab knows of an activation, in one place: configs, the JSON Schema, docs,
 // `actlab activations`, init, the statistics and gated FFNs all read it from here.
@@ -158,6 +162,9 @@ struct ActivationInfo {
   // FFN, if it has one ("swiglu" for silu).
   GateKernel gate = {};
   std::string gated_kind = {};
+  // Its kernel fused with the Linear before it, with its parameters at their defaults; empty
+  // if it has none (FeedForward then runs the two ops).
+  LinearKernel linear = {};
   // Its torch.nn module as Python source, each {parameter} standing for the resolved spec's
   // value ("nn.ELU(alpha={alpha})"); empty when torch.nn has none (`actlab export` refuses).
   std::string torch_module = {};

@@ -24,6 +24,11 @@ class FeedForward : public Module {
   Linear up;    // d_model -> d_ff
   Linear down;  // d_ff -> d_model
   std::unique_ptr<Module> act;
+
+ private:
+  // act(up(x)) as one op, when the activation was named without parameters and has such a
+  // kernel (its registry entry's); forward uses it while no hook watches up or act.
+  LinearKernel up_act_;
 };
 
 class GatedFeedForward : public Module {

@@ -69,6 +69,7 @@ class Module {
   using ForwardHook = std::function<void(Module&, const Tensor&, const Tensor&)>;
   int add_forward_hook(ForwardHook hook);
   void remove_forward_hook(int id);
+  bool has_forward_hooks() const { return !hooks_.empty(); }
 
   // A mark on the modules whose output (or input) the activation statistics watch: the
   // statistics find their sites by walking the module tree for these marks. make_activation
