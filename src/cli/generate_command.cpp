@@ -3,6 +3,8 @@
 // tokens (as JSON with --json), and with --out DIR the prompt's attention maps.
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
@@ -14,6 +16,29 @@
 
 namespace actlab::cli {
 namespace {
+
+// A flag's text that must be a finite number >= 0 (an integer when `integer`): CLI11's Range
+// lets NaN through and reads "-3" into an unsigned seed as 2^64 - 3.
+CLI::Validator non_negative(bool integer) {
+  return CLI::Validator(
+      [integer](std::string& text) -> std::string {
+        const char* first = text.data();
+        const char* last = first + text.size();
+        bool ok = false;
+        if (integer) {
+          uint64_t v = 0;
+          const auto [end, error] = std::from_chars(first, last, v);
+          ok = error == std::errc() && end == last;
+        } else {
+          double v = 0;
+          const auto [end, error] = std::from_chars(first, last, v);
+          ok = error == std::errc() && end == last && std::isfinite(v) && v >= 0;
+        }
+        if (ok) return "";
+        return fmt::format("expected {} >= 0, found {}", integer ? "an integer" : "a number", text);
+      },
+      integer ? "INTEGER >= 0" : "NUMBER >= 0");
+}
 
 nn::Decoder& decoder_of(SavedRun& run) {
   auto* decoder = dynamic_cast<nn::Decoder*>(&run.trainer->model());
@@ -48,12 +73,14 @@ class Generate final : public Command {
         ->capture_default_str();
     cmd->add_option("--temperature", options_.temperature,
                     "sample from softmax(logits / T); 0 is argmax")
-        ->check(CLI::Range(0.f, 1000.f))
+        ->check(non_negative(false))
         ->capture_default_str();
     cmd->add_option("--top-k", options_.top_k, "sample from the K most likely tokens (0: all)")
         ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
         ->capture_default_str();
-    cmd->add_option("--seed", options_.seed, "the sampling generator's seed")->capture_default_str();
+    cmd->add_option("--seed", options_.seed, "the sampling generator's seed")
+        ->check(non_negative(true))
+        ->capture_default_str();
     cmd->add_flag("--json", json_, "print one JSON document");
     cmd->add_option("--out", out_,
                     "write DIR/attention.html: each head's attention over the prompt (its last "
