@@ -5,14 +5,13 @@
 
 #include <charconv>
 #include <cmath>
-#include <filesystem>
-#include <optional>
 
 #include "actlab/io/run.hpp"
 #include "actlab/lab/attention_maps.hpp"
 #include "actlab/lab/generate.hpp"
 #include "actlab/report/attention_report.hpp"
 #include "cli/commands.hpp"
+#include "cli/output.hpp"
 
 namespace actlab::cli {
 namespace {
@@ -82,13 +81,7 @@ class Generate final : public Command {
         ->check(non_negative(true))
         ->capture_default_str();
     cmd->add_flag("--json", json_, "print one JSON document");
-    cmd->add_option("--out", out_,
-                    "write DIR/attention.html: each head's attention over the prompt (its last "
-                    "context tokens)")
-        ->type_name("DIR");
-    cmd->add_flag("--force", force_,
-                  "with --out at a directory that is not empty: replace actlab's files in it "
-                  "(never a training run's)");
+    out_.add(*cmd, ": each head's attention over the prompt (its last context tokens)");
     return cmd;
   }
 
@@ -102,13 +95,10 @@ class Generate final : public Command {
       if (ids.empty()) throw Error("the prompt is empty: give at least one character");
       return ids;
     });
-    std::optional<DirLock> out_lock;
-    if (!out_.empty()) out_lock = for_flag("--out", [&] { return claim_output_dir(out_, force_); });
+    const std::string page = out_.claim();
     const Generation g = generate(model, prompt_ids, options_);
     const std::string text = decode(g.ids, vocab);
-    std::string page;
-    if (!out_.empty()) {
-      page = (std::filesystem::path(out_) / "attention.html").string();
+    if (!page.empty()) {
       const std::vector<int64_t> seen = last_window(prompt_ids, model.options().context);
       std::vector<std::string> tokens;
       for (int64_t id : seen) tokens.push_back(decode({id}, vocab));
@@ -153,8 +143,7 @@ class Generate final : public Command {
   CLI::Option* prompt_option_ = nullptr;
   GenerateOptions options_;
   bool json_ = false;
-  std::string out_;
-  bool force_ = false;
+  ReportOut out_{"attention.html"};
 };
 
 const CommandRegistration registration([] { return std::make_unique<Generate>(); });
