@@ -1,12 +1,14 @@
 // `actlab diagnose CONFIG.json|RUN_DIR`: trains a config briefly (or loads a run directory's
-// checkpoint), then prints the per-layer statistics, the classifier's calibration and the
-// findings with their advice (as JSON with --json), and writes report.html with --out.
+// checkpoint), then prints the per-layer statistics, a decoder's attention heads, the
+// classifier's calibration and the findings with their advice (as JSON with --json), and
+// writes report.html with --out.
 #include <fmt/format.h>
 
 #include <filesystem>
 
 #include "actlab/io/run.hpp"
 #include "actlab/lab/diagnostics.hpp"
+#include "actlab/report/attention_report.hpp"
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 
@@ -31,6 +33,14 @@ void print_layers(const Diagnosis& d) {
                d.grad_norms.back().name, *d.grad_ratio);
   fmt::print("output std across test inputs: {:.4g} (mean |output| {:.4g})\n", d.output_std,
              d.output_scale);
+}
+
+void print_attention(const std::vector<HeadStats>& heads) {
+  fmt::print("\n{:<14} {:>14} {:>14} {:>15} {:>15}\n", "attention", "entropy (nats)",
+             "uniform (nats)", "mean max weight", "rows collapsed");
+  for (const HeadStats& h : heads)
+    fmt::print("{:<14} {:>14.3f} {:>14.3f} {:>15.3f} {:>15}\n", head_name(h.layer, h.head),
+               h.mean_entropy, h.uniform_entropy, h.mean_max_weight, percent(h.collapsed_share));
 }
 
 void print_calibration(const Calibration& c) {
@@ -65,6 +75,7 @@ void print_text(const std::string& source, const Diagnosis& d) {
              data::to_string(d.kind), d.model, d.steps, d.test_loss,
              d.test_accuracy ? ", test accuracy " + percent(*d.test_accuracy) : "");
   print_layers(d);
+  if (!d.attention.empty()) print_attention(d.attention);
   if (d.calibration) print_calibration(*d.calibration);
   print_findings(d.findings);
 }

@@ -35,7 +35,7 @@ std::string text_table(const report::Table& table) {
 }
 
 void ReportOut::add(CLI::App& command, const std::string& what) {
-  command.add_option("--out", dir_, "write DIR/report.html" + what + " (DIR empty or new)")
+  command.add_option("--out", dir_, "write DIR/" + page_ + what + " (DIR empty or new)")
       ->type_name("DIR");
   command.add_flag("--force", force_,
                    "with --out at a directory that is not empty: replace actlab's files in it "
@@ -45,7 +45,7 @@ void ReportOut::add(CLI::App& command, const std::string& what) {
 std::string ReportOut::claim() {
   if (dir_.empty()) return "";
   lock_ = for_flag("--out", [&] { return claim_output_dir(dir_, force_); });
-  return (std::filesystem::path(dir_) / "report.html").string();
+  return (std::filesystem::path(dir_) / page_).string();
 }
 
 }  // namespace actlab::cli

@@ -143,14 +143,6 @@ void check_list(const std::vector<float>& values, const char* name, const std::s
                                            position(i, values.size())));
 }
 
-// -sum p log p in nats, with 0 log 0 = 0 (a probability that underflowed to 0 adds nothing).
-double entropy(const std::vector<double>& p) {
-  double h = 0;
-  for (double q : p)
-    if (q > 0) h -= q * std::log(q);
-  return h;
-}
-
 // ---- Report pages ---------------------------------------------------------------------------
 
 // A number as the tables show it: 4 significant digits, and 0 rather than -0.
@@ -213,6 +205,13 @@ void check_not_empty(bool empty, const char* what) {
 }
 
 }  // namespace
+
+double entropy(std::span<const double> p) {
+  double h = 0;
+  for (double q : p)
+    if (q > 0) h -= q * std::log(q);
+  return h;
+}
 
 std::vector<ActivationCurve> activation_catalog(double lo, double hi, int points) {
   if (!grad_enabled())

@@ -111,6 +111,8 @@ Diagnosis analyse(Trainer& trainer, int64_t steps, std::string failure) {
   const std::vector<LayerStats> stats = trainer.activation_stats(data.x_test);
   for (size_t i = 0; i < stats.size(); ++i)
     d.layers.push_back({stats[i], norm_of(d.grad_norms, trainer.sites()[i].weights)});
+  if (auto* decoder = dynamic_cast<nn::Decoder*>(&trainer.model()))
+    d.attention = attention_head_stats(*decoder, data.x_test);
   const Tensor out = trainer.predict(data.x_test);
   std::tie(d.output_std, d.output_scale) = output_spread(out);
   if (has_logits(trainer)) {
@@ -166,6 +168,16 @@ nlohmann::json to_json(const ConfidenceStats& s) {
           {"bins", bins}};
 }
 
+nlohmann::json to_json(const HeadStats& h) {
+  return {{"layer", h.layer},
+          {"head", h.head},
+          {"rows", h.rows},
+          {"mean_entropy", h.mean_entropy},
+          {"uniform_entropy", h.uniform_entropy},
+          {"collapsed_share", h.collapsed_share},
+          {"mean_max_weight", h.mean_max_weight}};
+}
+
 }  // namespace
 
 Diagnosis diagnose_model(Trainer& trainer, int64_t steps) { return analyse(trainer, steps, ""); }
@@ -206,6 +218,8 @@ nlohmann::json to_json(const Diagnosis& d) {
                         {"layer", f.layer},
                         {"message", f.message},
                         {"advice", f.advice}});
+  nlohmann::json attention = nlohmann::json::array();
+  for (const HeadStats& h : d.attention) attention.push_back(to_json(h));
   nlohmann::json calibration = nullptr;
   if (d.calibration)
     calibration = {{"before", to_json(d.calibration->before)},
@@ -223,6 +237,7 @@ nlohmann::json to_json(const Diagnosis& d) {
           {"output_std", d.output_std},
           {"output_scale", d.output_scale},
           {"calibration", calibration},
+          {"attention", attention},
           {"findings", findings}};
 }
 

@@ -4,10 +4,13 @@
 #include "actlab/lab/diagnostics.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "actlab/nn/activation.hpp"
+#include "actlab/report/attention_report.hpp"  // head_name
 
 namespace actlab {
 namespace {
@@ -59,6 +62,42 @@ void layer_findings(const LayerStats& s, std::vector<Finding>& out) {
                    s.name,
                    fmt::format("{}: exploding activations (std {:.3g})", s.name, s.std),
                    {kReduceLr, kClip, "check the init scale: " + kHeInit + "; " + kXavierInit}});
+}
+
+// Collapsed heads, one finding per block that has any (see thresholds::kCollapsedHead).
+void attention_findings(const std::vector<HeadStats>& heads, std::vector<Finding>& out) {
+  std::vector<std::vector<const HeadStats*>> by_block;
+  size_t collapsed = 0;
+  for (const HeadStats& h : heads) {
+    if (h.collapsed_share <= th::kCollapsedHead) continue;
+    by_block.resize(std::max(by_block.size(), static_cast<size_t>(h.layer + 1)));
+    by_block[static_cast<size_t>(h.layer)].push_back(&h);
+    ++collapsed;
+  }
+  const bool most = static_cast<double>(collapsed) >
+                    th::kCollapsedHeadsWarning * static_cast<double>(heads.size());
+  for (size_t block = 0; block < by_block.size(); ++block) {
+    if (by_block[block].empty()) continue;
+    std::vector<std::string> names;
+    for (const HeadStats* h : by_block[block])
+      names.push_back(fmt::format("{} ({} of rows, mean entropy {:.2f} nats vs {:.2f} uniform)",
+                                  head_name(h->layer, h->head), percent(h->collapsed_share),
+                                  h->mean_entropy, h->uniform_entropy));
+    std::vector<std::string> advice = {
+        "look at the heads' heat maps (actlab generate RUN_DIR --out DIR): one reading the "
+        "previous or the first token is a positional head, not a fault"};
+    if (most)
+      advice.insert(advice.end(),
+                    {kReduceLr + ", with a warm-up", kClip,
+                     "attention entropy collapse precedes unstable training (Zhai et al. 2023)"});
+    out.push_back({most ? "warning" : "info",
+                   fmt::format("block {}", block + 1),
+                   fmt::format("attention collapse ({} of the model's {} heads put > {:.0f}% of "
+                               "their weight on one position in > {} of rows): {}",
+                               collapsed, heads.size(), 100 * kCollapsedRowWeight,
+                               percent(th::kCollapsedHead), fmt::join(names, "; ")),
+                   advice});
+  }
 }
 
 bool has_squashing_layer(const Diagnosis& d) {
@@ -144,6 +183,7 @@ std::vector<Finding> find_issues(const Diagnosis& d) {
   std::vector<Finding> out;
   training_findings(d, out);
   for (const LayerDiagnosis& layer : d.layers) layer_findings(layer.stats, out);
+  attention_findings(d.attention, out);
   gradient_findings(d, out);
   output_findings(d, out);
   calibration_findings(d, out);

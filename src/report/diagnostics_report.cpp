@@ -1,6 +1,6 @@
 // The diagnosis report: a self-contained report.html with the findings and their advice, the
-// per-layer statistics, gradient norms, and the reliability diagram before and after
-// temperature scaling.
+// per-layer statistics, gradient norms, a decoder's attention heads, and the reliability
+// diagram before and after temperature scaling.
 #include "actlab/lab/diagnostics.hpp"
 
 #include <fmt/format.h>
@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "actlab/report/attention_report.hpp"
 #include "actlab/report/report.hpp"
 #include "actlab/report/run_report.hpp"
 
@@ -80,6 +81,7 @@ void write_diagnosis_report(const std::string& path, const Diagnosis& d) {
   for (const LayerDiagnosis& l : d.layers) layers.push_back(l.stats);
   add_layer_statistics(doc, "Activations per layer (test split)", layers, d.grad_norms,
                        "Gradient norm per weight (one training batch)");
+  add_attention_head_stats(doc, d.attention);
   if (d.calibration) add_calibration(doc, *d.calibration);
   doc.add_json("Diagnosis", to_json(d));
   doc.write(path);

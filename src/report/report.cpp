@@ -593,6 +593,99 @@ void render(std::string& out, const DecisionBoundary& db, bool small) {
   close_chart(out, keys);
 }
 
+// ---- Heat maps ------------------------------------------------------------------------------
+
+constexpr const char* kMaskedFill = "#e6e6e6";
+constexpr std::array<int, 3> kHeatDark = {8, 48, 107};  // the colour of 1; 0 is white
+
+// White to kHeatDark in a straight line of RGB, the value clamped to [0, 1].
+std::string heat_colour(double v) {
+  v = std::clamp(v, 0.0, 1.0);
+  const auto channel = [&](int dark) { return static_cast<int>(std::lround(255 + (dark - 255) * v)); };
+  return fmt::format("#{:02x}{:02x}{:02x}", channel(kHeatDark[0]), channel(kHeatDark[1]),
+                     channel(kHeatDark[2]));
+}
+
+// Every how many cells a label fits (labels need about 12 pixels of height each).
+size_t label_every(double cell) { return static_cast<size_t>(std::ceil(12 / cell)); }
+
+void render(std::string& out, const HeatMap& chart, bool small) {
+  const size_t rows = chart.row_labels.size(), cols = chart.column_labels.size();
+  if (chart.values.size() != rows * cols)
+    throw Error(fmt::format("report: heat map '{}': {} values for {} rows x {} columns",
+                            chart.title, chart.values.size(), rows, cols));
+  constexpr size_t kMaxLabel = 6;
+  size_t widest_row = 0, widest_column = 0;
+  for (const auto& l : chart.row_labels) widest_row = std::max(widest_row, utf8_length(l));
+  for (const auto& l : chart.column_labels)
+    widest_column = std::max(widest_column, utf8_length(l));
+  widest_row = std::min(widest_row, kMaxLabel);
+  widest_column = std::min(widest_column, kMaxLabel);
+  const double room = small ? 280 : 440;
+  const double cell = round1(std::min(22.0, room / static_cast<double>(std::max<size_t>({rows, cols, 1}))));
+  const double left = 26 + kCharWidth * static_cast<double>(widest_row) + 6, top = 8;
+  // Column labels stand upright while they fit the cells between two of them.
+  const bool turned = kCharWidth * static_cast<double>(widest_column) >
+                      0.9 * cell * static_cast<double>(label_every(cell));
+  const double label_height = turned ? kCharWidth * static_cast<double>(widest_column) + 4 : 12;
+  const double width = left + cell * static_cast<double>(cols) + 12;
+  const double height = top + cell * static_cast<double>(rows) + label_height + 30;
+  open_chart(out, chart.title, width, height);
+  if (rows == 0 || cols == 0) {
+    draw_no_data(out, width, height);
+    close_chart(out, {});
+    return;
+  }
+  const double plot_w = cell * static_cast<double>(cols), plot_h = cell * static_cast<double>(rows);
+  put(out, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>", num(left), num(top),
+      num(plot_w), num(plot_h), kMaskedFill);
+  out += "<g class=\"cells\" shape-rendering=\"crispEdges\">";
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < cols; ++c) {
+      const double v = chart.values[r * cols + c];
+      if (std::isnan(v)) continue;
+      put(out,
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{} {} {}, {} {} {}: "
+          "{:.3f}</title></rect>",
+          num(left + cell * static_cast<double>(c)), num(top + cell * static_cast<double>(r)),
+          num(cell), num(cell), heat_colour(v), escape(chart.row_title), r,
+          escape(chart.row_labels[r]), escape(chart.column_title), c,
+          escape(chart.column_labels[c]), v);
+    }
+  out += "</g>";
+  put(out, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#888\"/>",
+      num(left), num(top), num(plot_w), num(plot_h));
+  out += "<g class=\"row-labels\" fill=\"#555\" text-anchor=\"end\">";
+  for (size_t r = 0; r < rows; r += label_every(cell))
+    put(out, "<text x=\"{}\" y=\"{}\">{}</text>", num(left - 4),
+        num(top + cell * (static_cast<double>(r) + 0.5) + 4),
+        escape(shorten(chart.row_labels[r], kMaxLabel)));
+  out += "</g>";
+  put(out, "<g class=\"column-labels\" fill=\"#555\" text-anchor=\"{}\">", turned ? "end" : "middle");
+  const double label_top = top + plot_h + 4;
+  for (size_t c = 0; c < cols; c += label_every(cell)) {
+    const double x = left + cell * (static_cast<double>(c) + 0.5);
+    const std::string text = escape(shorten(chart.column_labels[c], kMaxLabel));
+    if (turned)
+      put(out, "<text transform=\"translate({} {}) rotate(-90)\">{}</text>", num(x + 4), num(label_top),
+          text);
+    else
+      put(out, "<text x=\"{}\" y=\"{}\">{}</text>", num(x), num(label_top + 10), text);
+  }
+  out += "</g>";
+  if (!chart.column_title.empty())
+    put(out, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", num(left + plot_w / 2),
+        num(label_top + label_height + 14), escape(chart.column_title));
+  if (!chart.row_title.empty())
+    put(out, "<text transform=\"rotate(-90)\" x=\"{}\" y=\"14\" text-anchor=\"middle\">{}</text>",
+        num(-(top + plot_h / 2)), escape(chart.row_title));
+  close_chart(out, {{"0 to 1", fmt::format("width:40px;height:10px;border:1px solid #ccc;"
+                                            "background:linear-gradient(90deg,#fff,{})",
+                                            heat_colour(1))},
+                    {"none (masked)", fmt::format("width:10px;height:10px;background:{}",
+                                                  kMaskedFill)}});
+}
+
 // ---- Tables and JSON ------------------------------------------------------------------------
 
 void render(std::string& out, const Table& table) {
@@ -704,6 +797,7 @@ void Document::add(const LineChart& chart) { render(body_, chart, in_grid_); }
 void Document::add(const BarChart& chart) { render(body_, chart, in_grid_); }
 void Document::add(const PointChart& chart) { render(body_, chart, in_grid_); }
 void Document::add(const DecisionBoundary& chart) { render(body_, chart, in_grid_); }
+void Document::add(const HeatMap& chart) { render(body_, chart, in_grid_); }
 void Document::add(const Table& table) { render(body_, table); }
 
 void Document::add_json(const std::string& title, const nlohmann::json& value) {

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "actlab/ops/ops.hpp"
+#include "actlab/report/attention_report.hpp"
 #include "actlab/report/report.hpp"
 
 namespace actlab {
@@ -141,6 +142,8 @@ void write_run_report(const std::string& path, Trainer& trainer, const TrainResu
     add_layer_statistics(doc, "Activations per layer (test split, last evaluation)",
                          result.history.back().layers, result.history.back().grad_norms,
                          "Gradient norm per weight (last step)");
+  if (auto* decoder = dynamic_cast<nn::Decoder*>(&trainer.model()))
+    add_decoder_attention(doc, *decoder, d);
   doc.add_json("Resolved config", config.resolved);
   doc.write(path);
 }

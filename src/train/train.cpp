@@ -41,19 +41,6 @@ class HookGuard {
   std::vector<std::pair<nn::Module*, int>> hooks_;
 };
 
-// Puts a module in eval mode for a scope and back as it was after.
-class EvalMode {
- public:
-  explicit EvalMode(nn::Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
-  ~EvalMode() { module_.train(was_training_); }
-  EvalMode(const EvalMode&) = delete;
-  EvalMode& operator=(const EvalMode&) = delete;
-
- private:
-  nn::Module& module_;
-  bool was_training_;
-};
-
 // The failure of a run that diverged at `step`, with what is known of why.
 std::string diverged_at(int64_t step, const std::string& why) {
   return fmt::format("step {}: the run diverged to NaN/Inf; {}", step, why);
@@ -301,7 +288,7 @@ int64_t Trainer::eval_chunk_rows() const {
 
 Tensor Trainer::predict(const Tensor& x) {
   NoGradGuard no_grad;
-  EvalMode eval(*model_.net);
+  nn::EvalModeGuard eval(*model_.net);
   return (*model_.net)(x);
 }
 

@@ -4,6 +4,7 @@
 // and described by a few facts read off the curve; softmax(logits / T) is tabled per T.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct SoftmaxRow {
   double entropy;
   double max_probability;
 };
+
+// -sum p log p in nats, with 0 log 0 = 0 (a probability that underflowed to 0 adds nothing).
+double entropy(std::span<const double> p);
 
 // One row per temperature, computed with actlab::softmax(x, -1, T). Throws FieldError with
 // path "logits" or "temperatures" when a list is empty, a logit is not finite or a

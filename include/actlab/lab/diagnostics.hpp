@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actlab/io/run.hpp"  // RunDirError
+#include "actlab/lab/attention_maps.hpp"
 #include "actlab/train/config.hpp"
 #include "actlab/train/train.hpp"
 
@@ -95,6 +96,7 @@ struct Diagnosis {
   double output_std = 0;             // the largest std across test inputs of any output column
   double output_scale = 0;           // the mean |output|, which output_std is measured against
   std::optional<Calibration> calibration;  // classifiers with logits (not trained with MSE)
+  std::vector<HeadStats> attention;        // a decoder's heads over the test split
   std::vector<Finding> findings;
 };
 
@@ -121,10 +123,18 @@ inline constexpr double kEceWarning = 0.05;
 inline constexpr double kOverconfidentT = 1.5;
 inline constexpr double kConfidentWrongWarning = 0.05;
 inline constexpr double kUnderconfidentT = 1 / 1.5;  // at ECE >= kEceWarning: an info
+// A head collapses when more than this share of its rows (first rows left out) put more than
+// kCollapsedRowWeight on one position. A uniform head's rows stay at or below 0.5, a healthy
+// content head's vary with the text; one reading a fixed position (the previous token, the
+// first) can be a useful positional head, so a collapsed head is an info, and a warning only
+// when most heads have collapsed (more than kCollapsedHeadsWarning of them): the entropy
+// collapse that Zhai et al. 2023 see before training becomes unstable.
+inline constexpr double kCollapsedHead = 0.9;
+inline constexpr double kCollapsedHeadsWarning = 0.5;
 }  // namespace thresholds
 
 // The findings the numbers of a diagnosis call for, in order: training, layers input to
-// output, gradients, outputs, calibration.
+// output, attention heads, gradients, outputs, calibration.
 std::vector<Finding> find_issues(const Diagnosis& d);
 
 // Analyses the trainer's model as it stands: activations over the test split, gradient norms on

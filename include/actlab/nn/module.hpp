@@ -101,6 +101,21 @@ class Module {
   std::optional<ActivationMark> activation_mark_;
 };
 
+// Puts a module in eval mode for as long as this lives, then back as it was.
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(Module& module) : module_(module), was_training_(module.is_training()) {
+    module_.eval();
+  }
+  ~EvalModeGuard() { module_.train(was_training_); }
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  Module& module_;
+  bool was_training_;
+};
+
 // The number of scalar parameters in a module tree.
 int64_t count_parameters(const Module& module);
 

@@ -61,6 +61,17 @@ struct DecisionBoundary {
   std::vector<Point> points;  // points outside the box are left out
 };
 
+// A matrix of values in [0, 1] (e.g. attention weights) as cells shaded from white (0) to dark
+// blue (1), row 0 at the top, each labelled along the left and the top (every few labels when
+// the cells are too small for all). NaN cells are not drawn: they show the grey background, for
+// entries that do not exist (the causal mask's upper triangle).
+struct HeatMap {
+  std::string title;
+  std::string row_title, column_title;  // e.g. "query", "key"
+  std::vector<std::string> row_labels, column_labels;
+  std::vector<double> values;  // row_labels.size() x column_labels.size(), row-major
+};
+
 struct Table {
   std::string title;
   std::vector<std::string> header;  // may be empty; otherwise every row has as many cells
@@ -83,6 +94,7 @@ class Document {
   void add(const BarChart& chart);
   void add(const PointChart& chart);
   void add(const DecisionBoundary& chart);
+  void add(const HeatMap& chart);
   void add(const Table& table);
   void add_json(const std::string& title, const nlohmann::json& value);  // folded by default
 
