@@ -67,8 +67,10 @@ namespace {
 
 // lm_tiny_gelu cut down to 1 block of kHeads heads and a few steps.
 constexpr size_t kHeads = 4;
-const std::string kSmall =
-    "--set model.n_layers=1 --set task.n_train=64 --set task.n_test=8 --set train.epochs=1";
+// (The config's corpus path is relative to the repository, where its README runs it.)
+const std::string kSmall = "--set task.path=" + kConfigs +
+                           "/../data/kjv_genesis_ruth.txt --set model.n_layers=1 "
+                           "--set task.n_train=64 --set task.n_test=8 --set train.epochs=1";
 
 // A decoder run small enough to train in a second: lm_tiny_gelu cut down.
 struct DecoderRun {
@@ -145,7 +147,7 @@ TEST_CASE("actlab generate refuses a prompt character outside the vocabulary",
   CHECK(empty.err == "actlab: --prompt: the prompt is empty: give at least one character\n");
 }
 
-TEST_CASE("actlab generate --out draws the prompt's attention; the run report and diagnose "
+TEST_CASE("actlab generate --out draws the prompt's attention, and the run report and diagnose "
           "show the heads",
           "[cli][generate][attention]") {
   DecoderRun d;

@@ -74,21 +74,9 @@ Batch draw_sequences(const json& p, uint64_t stream, int64_t n, int64_t length, 
 template <class Write>
 Dataset synthetic_dataset(const json& p, std::vector<std::string> tokens, int64_t length,
                           Write write) {
-  Dataset d;
-  const Batch train = draw_sequences(p, kTrainStream, whole(p, "n_train"), length, write);
-  const Batch test = draw_sequences(p, kTestStream, whole(p, "n_test"), length, write);
-  d.x_train = train.x;
-  d.y_train = train.y;
-  d.x_test = test.x;
-  d.y_test = test.y;
-  d.kind = TaskKind::multiclass;
-  d.sequence = true;
-  d.num_classes = d.output_dim = static_cast<int64_t>(tokens.size());
-  d.input_dim = length - 1;
-  d.class_names = std::move(tokens);
-  d.name = p.at("name");
-  d.spec = p;
-  return d;
+  return sequence_dataset(draw_sequences(p, kTrainStream, whole(p, "n_train"), length, write),
+                          draw_sequences(p, kTestStream, whole(p, "n_test"), length, write),
+                          std::move(tokens), p);
 }
 
 // ---- modadd --------------------------------------------------------------------------------
@@ -226,6 +214,23 @@ json resolve_sequence_task(const json& spec) {
 
 Dataset make_sequence_task(const json& resolved_spec) {
   return task_named(resolved_spec.at("name")).make(resolved_spec);
+}
+
+Dataset sequence_dataset(Batch train, Batch test, std::vector<std::string> tokens,
+                         const json& resolved_spec) {
+  Dataset d;
+  d.input_dim = train.x.size(1);
+  d.x_train = std::move(train.x);
+  d.y_train = std::move(train.y);
+  d.x_test = std::move(test.x);
+  d.y_test = std::move(test.y);
+  d.kind = TaskKind::multiclass;
+  d.sequence = true;
+  d.num_classes = d.output_dim = static_cast<int64_t>(tokens.size());
+  d.class_names = std::move(tokens);
+  d.name = resolved_spec.at("name");
+  d.spec = resolved_spec;
+  return d;
 }
 
 TaskShape sequence_task_shape(const json& resolved_spec) {

@@ -221,10 +221,10 @@ Dataset make(const json& r) {
   // outside it becomes <unk>, a token added only then (the model never sees it in training).
   std::map<char32_t, int64_t> id;
   for (char32_t c : parts.train) id.emplace(c, 0);
-  Dataset d;
+  std::vector<std::string> tokens;
   for (auto& [c, k] : id) {
-    k = static_cast<int64_t>(d.class_names.size());
-    d.class_names.push_back(utf8(c));
+    k = static_cast<int64_t>(tokens.size());
+    tokens.push_back(utf8(c));
   }
   const auto ids_of = [&](const std::vector<char32_t>& text) {
     std::vector<int64_t> ids;
@@ -235,8 +235,8 @@ Dataset make(const json& r) {
         ids.push_back(it->second);
         continue;
       }
-      if (d.class_names.back() != kUnknown) d.class_names.push_back(kUnknown);
-      ids.push_back(static_cast<int64_t>(d.class_names.size()) - 1);
+      if (tokens.back() != kUnknown) tokens.push_back(kUnknown);
+      ids.push_back(static_cast<int64_t>(tokens.size()) - 1);
     }
     return ids;
   };
@@ -256,17 +256,7 @@ Dataset make(const json& r) {
     starts[static_cast<size_t>(i)] = i * last / (n_test - 1);
   const Batch test = windows(test_ids, starts, context);
 
-  d.x_train = train.x;
-  d.y_train = train.y;
-  d.x_test = test.x;
-  d.y_test = test.y;
-  d.kind = TaskKind::multiclass;
-  d.sequence = true;
-  d.num_classes = d.output_dim = static_cast<int64_t>(d.class_names.size());
-  d.input_dim = context;
-  d.name = "text";
-  d.spec = r;
-  return d;
+  return sequence_dataset(train, test, std::move(tokens), r);
 }
 
 TaskShape shape(const json& r) {

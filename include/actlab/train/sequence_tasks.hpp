@@ -30,6 +30,10 @@ nlohmann::json sequence_task_schema(const std::string& name);
 nlohmann::json resolve_sequence_task(const nlohmann::json& spec);
 // The dataset of a resolved spec.
 Dataset make_sequence_task(const nlohmann::json& resolved_spec);
+// A sequence task's Dataset from its splits (x and y [N, T] token ids, as draw or windows make
+// them), its tokens' texts (token k is tokens[k]) and its resolved spec.
+Dataset sequence_dataset(Batch train, Batch test, std::vector<std::string> tokens,
+                         const nlohmann::json& resolved_spec);
 // What its data will take (data::task_shape, for the memory estimate).
 TaskShape sequence_task_shape(const nlohmann::json& resolved_spec);
 
