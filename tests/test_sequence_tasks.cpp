@@ -308,3 +308,22 @@ TEST_CASE("a sequence task's training accuracy is taken over its first n_test wi
       std::vector<float>(d.y_train.data(), d.y_train.data() + 6), {3, 2});
   CHECK(result.history.back().train_accuracy == trainer.evaluate(first_x, first_y).second);
 }
+
+TEST_CASE("a decoder trains in anomaly mode to the same bits as without it", "[sequence][train][anomaly]") {
+  Config config = modadd_decoder({{"p", 7}, {"n_train", 64}, {"n_test", 16}},
+                                 {{"d_model", 16}, {"n_heads", 2}, {"n_layers", 1}, {"d_ff", 32},
+                                  {"activation", "swiglu"}, {"dropout", 0.1}});
+  Trainer plain(config);
+  const TrainResult expected = plain.run();
+  config.train.detect_anomaly = true;
+  Trainer watched(config);
+  const TrainResult result = watched.run();
+  REQUIRE_FALSE(result.diverged);
+  REQUIRE(result.history.size() == expected.history.size());
+  for (size_t i = 0; i < result.history.size(); ++i) {
+    CHECK(result.history[i].train_loss == expected.history[i].train_loss);
+    CHECK(result.history[i].test_loss == expected.history[i].test_loss);
+  }
+  const auto a = plain.model().parameters(), b = watched.model().parameters();
+  for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].to_vector() == b[i].to_vector());
+}
