@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -114,34 +115,32 @@ Instance ffn_swiglu() {
              gen);
 }
 
-// sum(gelu(x) * w) over 2^24 floats, forward and backward; no optimiser.
-Instance gelu_alone() {
+// sum(product(x, w)) over 2^24 floats, forward and backward; no optimiser: W6 and W6f, which
+// differ only in how the product is written.
+Instance gelu_alone_as(std::function<Tensor(const Tensor& x, const Tensor& w)> product) {
   constexpr int64_t n = int64_t{1} << 24;
   actlab::Generator gen(6);
   Tensor x = randn_leaf({n}, gen, true);
   const Tensor w = Tensor::randn({n}, gen);
-  return {[x, w]() mutable {
+  return {[x, w, product]() mutable {
             x.zero_grad();
-            actlab::sum(actlab::mul(actlab::gelu(x), w)).backward();
+            actlab::sum(product(x, w)).backward();
             keep(x.grad().data());
           },
           {},
           n};
 }
 
-// W6 through one fused expression: sum(fused("gelu(x) * w", {x, w})), forward and backward.
+// W6: gelu(x) * w op by op.
+Instance gelu_alone() {
+  return gelu_alone_as(
+      [](const Tensor& x, const Tensor& w) { return actlab::mul(actlab::gelu(x), w); });
+}
+
+// W6f: the same through one fused expression.
 Instance gelu_alone_fused() {
-  constexpr int64_t n = int64_t{1} << 24;
-  actlab::Generator gen(6);
-  Tensor x = randn_leaf({n}, gen, true);
-  const Tensor w = Tensor::randn({n}, gen);
-  return {[x, w]() mutable {
-            x.zero_grad();
-            actlab::sum(actlab::fused("gelu(x) * w", {x, w})).backward();
-            keep(x.grad().data());
-          },
-          {},
-          n};
+  return gelu_alone_as(
+      [](const Tensor& x, const Tensor& w) { return actlab::fused("gelu(x) * w", {x, w}); });
 }
 
 // ---- W7: the tiny Llama-style decoder ----------------------------------------------------
