@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "actlab/io/run.hpp"
 #include "actlab/lab/compare.hpp"
 #include "html_check.hpp"
 
@@ -147,4 +148,46 @@ TEST_CASE("compare writes summary.csv, summary.json and a self-contained report"
 TEST_CASE("the default comparison is a valid sweep of 54 runs", "[compare]") {
   const Sweep sweep = load_sweep(std::string(ACTLAB_CONFIG_DIR) + "/compare_default.json");
   CHECK(expand(sweep).size() == 54);
+}
+
+TEST_CASE("compare reports each group's learned activation parameters", "[compare][formula]") {
+  const json swish_beta = {{"formula", "x * sigmoid(beta * x)"}, {"beta", 1.0}, {"learn", {"beta"}},
+                           {"num_parameters", 8}};
+  json doc = small_sweep();
+  doc["base"]["optimizer"] = {{"name", "adam"}, {"lr", 0.05}};
+  doc["grid"] = {{"model.activation", {"relu", swish_beta}}, {"train.seed", {1, 2}}};
+  doc.erase("labels");
+  const CompareResult r = run_compare(parse_sweep(doc), 2);
+  REQUIRE(r.groups.size() == 2);
+  CHECK(r.groups[0].learned.empty());
+  REQUIRE(r.groups[1].learned.size() == 1);
+  const LearnedParameter& beta = r.groups[1].learned[0];
+  CHECK(beta.name == "1.beta");
+  CHECK(beta.values == 8);
+  // Recomputed from the two runs' own values: each run's mean, then their mean and spread.
+  std::vector<double> run_means;
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t cell = 2; cell < 4; ++cell) {
+    REQUIRE(r.runs[cell].activation_parameters.size() == 1);
+    const std::vector<float>& v = r.runs[cell].activation_parameters[0].second;
+    double s = 0;
+    for (float b : v) s += b, lo = std::min<double>(lo, b), hi = std::max<double>(hi, b);
+    run_means.push_back(s / 8);
+  }
+  CHECK(beta.mean.mean == Approx((run_means[0] + run_means[1]) / 2).epsilon(1e-12));
+  CHECK(beta.mean.std == Approx(std::abs(run_means[0] - run_means[1]) / std::sqrt(2.0)).epsilon(1e-9));
+  CHECK(beta.min == lo);
+  CHECK(beta.max == hi);
+  CHECK(hi > lo);  // the slopes trained apart
+  CHECK(learned_text(r.groups[1].learned) ==
+        fmt::format("1.beta {:.3g} +- {:.2g} (8 values, {:.3g} to {:.3g})", beta.mean.mean,
+                    beta.mean.std, lo, hi));
+  CHECK(learned_text(r.groups[0].learned) == "-");
+  const json summary = summary_json(r);
+  CHECK(summary["groups"][0]["learned"] == json::array());
+  CHECK(summary["groups"][1]["learned"][0]["name"] == "1.beta");
+  CHECK(summary["groups"][1]["learned"][0]["values_per_run"] == 8);
+  // A shard hands its runs over as JSON: the learned values come through it unchanged.
+  CHECK(train_result_from_json(json::parse(to_json(r.runs[2]).dump())).activation_parameters ==
+        r.runs[2].activation_parameters);
 }

@@ -292,3 +292,103 @@ TEST_CASE("actlab activations --formula prints the derivative and facts, errors 
   CHECK(nan.status == 2);
   CHECK(nan.err.find("gives NaN for x in [-10000, -0.0001]") != std::string::npos);
 }
+
+TEST_CASE("an inline formula is a gated FFN's gate in configs, to the bits of the same formula by name", "[formula][gated][config]") {
+  nn::register_formula("test_inline_gate_swish", "x * sigmoid(x)");
+  const auto trained = [](const json& model) {
+    Trainer trainer(parse_config({{"task", {{"name", "spirals"}, {"n_train", 64}, {"n_test", 32}}},
+                                  {"model", model},
+                                  {"train", {{"epochs", 2}, {"batch_size", 16}}}}));
+    const TrainResult r = trainer.run();
+    return std::make_pair(r.history.back().test_loss, trainer.model().named_parameters().size());
+  };
+  const json inline_gate = {{"formula", "x * sigmoid(x)"}};
+  for (const json& model :
+       {json{{"kind", "ffn"}, {"block", "gated"}, {"d_model", 8}, {"d_ff", 12}, {"blocks", 2}},
+        json{{"kind", "sequential"},
+             {"layers", {{{"type", "linear"}, {"out", 8}},
+                         {{"type", "gated_ffn"}, {"d_ff", 12}, {"activation", "swiglu"}}}}}}) {
+    INFO(model.dump());
+    json named_model = model, inline_model = model;
+    const bool sequential = model["kind"] == "sequential";
+    (sequential ? named_model["layers"][1] : named_model)["activation"] = "test_inline_gate_swish";
+    (sequential ? inline_model["layers"][1] : inline_model)["activation"] = inline_gate;
+    const auto named = trained(named_model);
+    const auto by_formula = trained(inline_model);
+    CHECK(by_formula.first == named.first);  // the same ops on the same weights: the same bits
+    CHECK(by_formula.second == named.second);
+  }
+  // The decoder's gated block takes one too.
+  Trainer decoder(parse_config(
+      {{"task", {{"name", "reverse"}, {"n_train", 64}, {"n_test", 32}}},
+       {"model", {{"kind", "decoder"}, {"d_model", 8}, {"n_heads", 2}, {"n_layers", 1}, {"d_ff", 12},
+                  {"block", "gated"}, {"activation", inline_gate}}},
+       {"train", {{"epochs", 1}, {"batch_size", 16}}}}));
+  CHECK_FALSE(decoder.run().diverged);
+}
+
+TEST_CASE("a gate's learned formula parameter gradchecks, trains, and is reported", "[formula][gated][params]") {
+  Generator gen(4);
+  nn::GatedFeedForward block(3, 5,
+                             nn::make_activation({{"formula", "x * sigmoid(beta * x)"}, {"beta", 1.5},
+                                                  {"learn", {"beta"}}, {"num_parameters", 5}}),
+                             false, gen);
+  std::vector<std::string> names;
+  for (const auto& [name, p] : block.named_parameters()) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"gate.weight", "act.beta", "up.weight", "down.weight"});
+  std::vector<Tensor> inputs{Tensor::randn({2, 3}, gen).detach().set_requires_grad(true)};
+  for (Tensor& p : block.parameters()) inputs.push_back(p);
+  const GradcheckResult r =
+      gradcheck([&](const std::vector<Tensor>& in) { return block(in[0]); }, inputs);
+  INFO(r.message);
+  CHECK(r.ok);
+
+  Trainer trainer(parse_config(
+      {{"task", {{"name", "spirals"}, {"n_train", 128}, {"n_test", 64}}},
+       {"model", {{"kind", "ffn"}, {"block", "gated"}, {"d_model", 8}, {"d_ff", 12}, {"blocks", 1},
+                  {"activation", {{"formula", "x * sigmoid(beta * x)"}, {"beta", 1.0}, {"learn", {"beta"}}}}}},
+       {"optimizer", {{"name", "adamw"}, {"lr", 0.01}, {"weight_decay", 0.5}}},
+       {"train", {{"epochs", 3}, {"batch_size", 16}}}}));
+  const TrainResult result = trainer.run();
+  REQUIRE(result.activation_parameters.size() == 1);
+  const auto& [name, beta] = result.activation_parameters[0];
+  CHECK(name == "blocks.0.act.beta");
+  REQUIRE(beta.size() == 1);
+  CHECK(beta[0] != 1.f);  // it trained
+  for (const auto& [n, p] : trainer.model().named_parameters())
+    if (n == name) CHECK(p.to_vector() == beta);  // the values the run ended with
+  // The gate's beta is the activation's own: no weight decay (0.5 here would pull it far down).
+  CHECK(beta[0] > 0.9f);
+  CHECK_THAT(trainer.model().describe(),
+             Catch::Contains(fmt::format("Formula(x * sigmoid(beta * x), beta={:.4g} learned)", beta[0])));
+}
+
+TEST_CASE("a formula's learned parameters describe themselves as they stand", "[formula][params]") {
+  nn::FormulaActivation one(Formula("x * sigmoid(beta * x)", {{"beta", 1.0, true}}));
+  CHECK(one.describe() == "Formula(x * sigmoid(beta * x), beta=1 learned)");
+  nn::FormulaActivation per_channel(Formula("x * sigmoid(beta * x) + c", {{"beta", 1.0, true}, {"c", 0.5}}), 4);
+  Tensor beta = per_channel.parameters()[0];
+  float* b = beta.mutable_data();
+  b[0] = 0.5f, b[1] = 1.25f, b[2] = 2.f, b[3] = 0.25f;
+  CHECK(per_channel.describe() == "Formula(x * sigmoid(beta * x) + c, beta=1 learned (mean of 4, 0.25 to 2), c=0.5)");
+}
+
+TEST_CASE("gate formulas: bad values are config errors at their path", "[formula][gated][errors]") {
+  const auto error_for = [](const json& activation) {
+    try {
+      parse_config({{"task", "xor"}, {"model", {{"kind", "ffn"}, {"block", "gated"}, {"activation", activation}}}});
+    } catch (const FieldError& e) {
+      return config_error_message(e);
+    }
+    return std::string("no error");
+  };
+  CHECK(error_for({{"formula", "x * sigmoid(beta * x)"}, {"beta", "a"}}) ==
+        "config error at /model/activation/beta: expected a number (a parameter of the formula), found \"a\"");
+  CHECK(error_for({{"formula", "sqrt(x)"}}).starts_with(
+        "config error at /model/activation/formula: formula \"sqrt(x)\" gives NaN for x in [-10000,"));
+  CHECK(error_for({{"name", "tanh"}}) ==
+        "config error at /model/activation: expected a gated FFN kind (reglu, geglu, swiglu, glu), a "
+        "gate activation's name or a formula object, found {\"name\":\"tanh\"}");
+  CHECK(error_for({{"formula", "x * sigmoid(beta * x)"}, {"beta", 1}, {"learn", {"beta"}}, {"num_parameters", 5}}) ==
+        "config error at /model/activation/num_parameters: expected 1 or the width of every layer it follows (256), found 5");
+}

@@ -30,6 +30,8 @@ void print_table(const CompareResult& r) {
   for (const char* h : {"runs", "final", "steps to target", "ms/step", "% dead", "grad first/last",
                         "params"})
     header.push_back(h);
+  const bool learned = has_learned_parameters(r);
+  if (learned) header.push_back("learned");
   std::vector<std::vector<std::string>> rows;
   for (const GroupSummary& g : r.groups) {
     std::vector<std::string> row = g.labels;
@@ -41,6 +43,7 @@ void print_table(const CompareResult& r) {
     row.push_back(pm(g.dead_percent, "{:.1f}"));
     row.push_back(ratio_text(g.grad_ratio));
     row.push_back(fmt::format("{}", g.parameters));
+    if (learned) row.push_back(learned_text(g.learned));
     rows.push_back(std::move(row));
   }
   std::vector<size_t> width(header.size());

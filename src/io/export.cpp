@@ -87,9 +87,9 @@ std::string ffn_source(const ModelConfig& m, int64_t in, int64_t out) {
   std::string block;
   std::string act;
   if (gated) {
-    const std::string name = m.activation.is_string() ? m.activation.get<std::string>()
-                                                      : m.activation.value("name", "");
-    act = torch_activation(nn::gate_activation_for(name));
+    act = torch_activation(m.activation.is_string()
+                               ? json(nn::gate_activation_for(m.activation.get<std::string>()))
+                               : m.activation);
     block = R"(class GatedFeedForward(nn.Module):
     """down(act(gate(x)) * up(x)): the activation on gate, as actlab's GatedFeedForward."""
 

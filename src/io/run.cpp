@@ -102,6 +102,8 @@ nlohmann::json summary_json(const TrainResult& result, const std::string& dir) {
                     {"test_accuracy", optional_json(last.test_accuracy)},
                     {"steps_per_second", last.steps_per_second}};
   }
+  for (const auto& [name, values] : result.activation_parameters)
+    out["activation_parameters"][name] = values;
   return out;
 }
 
@@ -354,7 +356,8 @@ nlohmann::json to_json(const TrainResult& r) {
           {"stopped", r.stopped},
           {"failure", r.failure},
           {"parameter_count", r.parameter_count},
-          {"seconds", r.seconds}};
+          {"seconds", r.seconds},
+          {"activation_parameters", r.activation_parameters}};
 }
 
 TrainResult train_result_from_json(const nlohmann::json& doc) {
@@ -368,6 +371,8 @@ TrainResult train_result_from_json(const nlohmann::json& doc) {
   r.failure = doc.at("failure").get<std::string>();
   r.parameter_count = doc.at("parameter_count").get<int64_t>();
   r.seconds = number_from_json(doc.at("seconds"));
+  r.activation_parameters = doc.at("activation_parameters")
+                                .get<std::vector<std::pair<std::string, std::vector<float>>>>();
   return r;
 }
 

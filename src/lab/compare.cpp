@@ -101,6 +101,27 @@ double final_metric(const TrainResult& r, bool accuracy) {
   return accuracy ? last.test_accuracy.value_or(NAN) : last.test_loss;
 }
 
+// Each learned activation parameter over the runs that finished (diverged runs keep none).
+std::vector<LearnedParameter> summarise_learned(const std::vector<const TrainResult*>& runs) {
+  std::vector<LearnedParameter> learned;
+  std::map<std::string, std::vector<double>> run_means;
+  for (const TrainResult* r : runs)
+    for (const auto& [name, values] : r->activation_parameters) {
+      auto it = std::find_if(learned.begin(), learned.end(),
+                             [&](const LearnedParameter& p) { return p.name == name; });
+      if (it == learned.end()) {
+        learned.push_back({name, {}, values.front(), values.front(), static_cast<int64_t>(values.size())});
+        it = learned.end() - 1;
+      }
+      const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+      it->min = std::min<double>(it->min, *lo);
+      it->max = std::max<double>(it->max, *hi);
+      run_means[name].push_back(mean_of(std::vector<double>(values.begin(), values.end())));
+    }
+  for (LearnedParameter& p : learned) p.mean = stat_of(run_means[p.name]);
+  return learned;
+}
+
 GroupSummary summarise(const std::string& group, const std::vector<std::string>& labels,
                        const std::vector<const TrainResult*>& runs, bool accuracy) {
   GroupSummary g;
@@ -136,6 +157,7 @@ GroupSummary summarise(const std::string& group, const std::vector<std::string>&
   g.steps_to_target = stat_of(reach);
   g.ms_per_step = stat_of(ms);
   g.dead_percent = stat_of(dead);
+  g.learned = summarise_learned(runs);
   // Seed-to-seed spread of gradient-norm ratios is log-normal-like: summarise in log space.
   for (double& r : ratio) r = std::log10(r);
   const Stat log_ratio = stat_of(ratio);
@@ -326,6 +348,18 @@ MemoryEstimate estimate_sweep_memory(const Sweep& sweep, int jobs) {
   return estimate_concurrent(cells, jobs);
 }
 
+namespace {
+
+json learned_json(const std::vector<LearnedParameter>& learned) {
+  json out = json::array();
+  for (const LearnedParameter& p : learned)
+    out.push_back({{"name", p.name}, {"mean", stat_json(p.mean)}, {"min", p.min}, {"max", p.max},
+                   {"values_per_run", p.values}});
+  return out;
+}
+
+}  // namespace
+
 json summary_json(const CompareResult& r) {
   json groups = json::array();
   for (const GroupSummary& g : r.groups)
@@ -341,7 +375,8 @@ json summary_json(const CompareResult& r) {
                        {{"geometric_mean", g.grad_ratio.mean},
                         {"log10_std", g.grad_ratio.std},
                         {"runs", g.grad_ratio.count}}},
-                      {"parameters", g.parameters}});
+                      {"parameters", g.parameters},
+                      {"learned", learned_json(g.learned)}});
   return {{"axes", r.axes}, {"metric", r.metric}, {"cells", r.cells.size()}, {"groups", groups}};
 }
 
@@ -360,6 +395,22 @@ std::string summary_csv(const CompareResult& r) {
                        g.steps_to_target.count, g.ms_per_step.mean, g.dead_percent.mean,
                        g.grad_ratio.mean, g.parameters);
   return out;
+}
+
+std::string learned_text(const std::vector<LearnedParameter>& learned) {
+  std::vector<std::string> parts;
+  for (const LearnedParameter& p : learned) {
+    std::string text = fmt::format("{} {:.3g}", p.name, p.mean.mean);
+    if (p.mean.count > 1) text += fmt::format(" +- {:.2g}", p.mean.std);
+    if (p.values > 1) text += fmt::format(" ({} values, {:.3g} to {:.3g})", p.values, p.min, p.max);
+    parts.push_back(std::move(text));
+  }
+  return parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, "; "));
+}
+
+bool has_learned_parameters(const CompareResult& r) {
+  return std::any_of(r.groups.begin(), r.groups.end(),
+                     [](const GroupSummary& g) { return !g.learned.empty(); });
 }
 
 namespace {
@@ -435,6 +486,8 @@ void write_compare_outputs(const std::string& dir, const CompareResult& r) {
   for (const char* h : {"runs", "final metric", "steps to target", "ms/step", "% dead",
                         "grad ratio first/last", "parameters"})
     table.header.push_back(h);
+  const bool any_learned = has_learned_parameters(r);
+  if (any_learned) table.header.push_back("learned activation parameters");
   for (const GroupSummary& g : r.groups) {
     std::vector<std::string> row = g.labels;
     row.push_back(fmt::format("{}{}", g.runs, g.diverged ? fmt::format(" ({} diverged)", g.diverged) : ""));
@@ -446,6 +499,7 @@ void write_compare_outputs(const std::string& dir, const CompareResult& r) {
     row.push_back(fmt::format("{:.1f}", g.dead_percent.mean));
     row.push_back(ratio_text(g.grad_ratio));
     row.push_back(fmt::format("{}", g.parameters));
+    if (any_learned) row.push_back(learned_text(g.learned));
     table.rows.push_back(std::move(row));
   }
   doc.add(table);

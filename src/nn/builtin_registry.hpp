@@ -45,7 +45,10 @@ nlohmann::json layer_spec_of(const nlohmann::json& activation);
 // an activation spec); gated, gate + up + act(gate) * up + down. No residual sum.
 MemoryCost ffn_block_cost(int64_t width, int64_t d_ff, const nlohmann::json& activation, bool bias,
                           bool gated);
+// A gated FFN's activation: a gated kind, a gate activation's name, or a formula object.
 CustomField gate_field();
+// What initialises a gated FFN's gate: the gate activation of a kind, or the formula's spec.
+nlohmann::json gate_init_activation(const nlohmann::json& activation);
 CustomField layers_field();
 
 }  // namespace actlab::nn::registry_detail

@@ -17,12 +17,7 @@ constexpr float kEmbeddingInitStd = 0.02f;
 std::unique_ptr<Module> make_ffn(const DecoderOptions& o, Generator& gen) {
   if (o.block == "standard")
     return std::make_unique<FeedForward>(o.d_model, o.d_ff, o.activation, false, gen);
-  if (!o.activation.is_string())
-    throw Error(fmt::format("Decoder: activation of a gated block must be a gate activation "
-                            "name, got {}",
-                            o.activation.dump()));
-  return std::make_unique<GatedFeedForward>(o.d_model, o.d_ff, o.activation.get<std::string>(),
-                                            false, gen);
+  return make_gated_feed_forward(o.d_model, o.d_ff, o.activation, false, gen);
 }
 
 const DecoderOptions& checked(const DecoderOptions& options) {

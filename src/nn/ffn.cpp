@@ -9,6 +9,7 @@
 
 #include "actlab/detail/fields.hpp"
 #include "actlab/nn/activation.hpp"
+#include "actlab/nn/formula.hpp"
 #include "actlab/ops/ops.hpp"
 
 namespace actlab::nn {
@@ -47,13 +48,44 @@ GatedFeedForward::GatedFeedForward(int64_t d_model, int64_t d_ff, std::string ga
   down.mark_activation({std::move(gate_activation), true});
 }
 
+GatedFeedForward::GatedFeedForward(int64_t d_model, int64_t d_ff,
+                                   std::unique_ptr<Module> gate_activation, bool bias,
+                                   Generator& gen)
+    : gate(d_model, d_ff, bias, gen),
+      up(d_model, d_ff, bias, gen),
+      down(d_ff, d_model, bias, gen),
+      act(std::move(gate_activation)) {
+  if (!act) throw Error("GatedFeedForward: the gate's activation module is null");
+  const auto& mark = act->activation_mark();
+  gate_activation_ = mark ? mark->activation : "custom";
+  register_module("gate", &gate);
+  register_module("act", act.get());
+  register_module("up", &up);
+  register_module("down", &down);
+  down.mark_activation({gate_activation_, true});
+}
+
 Tensor GatedFeedForward::forward(const Tensor& x) {
+  if (act) return down((*act)(gate(x)) * up(x));
   return down(gate_kernel_(gate(x), up(x)));
 }
 
 std::string GatedFeedForward::describe() const {
   return fmt::format("GatedFeedForward(d_model={}, d_ff={}, gate_activation={})",
-                     gate.in_features(), gate.out_features(), gate_activation_);
+                     gate.in_features(), gate.out_features(),
+                     act ? act->describe() : gate_activation_);
+}
+
+std::unique_ptr<GatedFeedForward> make_gated_feed_forward(int64_t d_model, int64_t d_ff,
+                                                          const nlohmann::json& activation,
+                                                          bool bias, Generator& gen) {
+  if (activation.is_string())
+    return std::make_unique<GatedFeedForward>(d_model, d_ff, activation.get<std::string>(), bias, gen);
+  if (!is_formula_spec(activation))
+    throw Error(fmt::format("GatedFeedForward: expected a gated kind, a gate activation's name or "
+                            "a formula object, found {}",
+                            activation.dump()));
+  return std::make_unique<GatedFeedForward>(d_model, d_ff, make_activation(activation), bias, gen);
 }
 
 void check_gate_activation(const std::string& kind_or_activation) {

@@ -98,6 +98,18 @@ Formula checked_formula(const FormulaSpec& s) {
   }
 }
 
+// A learned parameter as it stands: "beta=1.37 learned" (one value), or "beta=1.21 learned
+// (mean of 16, 0.93 to 1.52)".
+std::string learned_text(const std::string& name, const Tensor& values) {
+  const std::vector<float> v = values.to_vector();
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  if (v.size() == 1) return fmt::format("{}={:.4g} learned", name, v[0]);
+  double sum = 0;
+  for (float x : v) sum += x;
+  return fmt::format("{}={:.4g} learned (mean of {}, {:.4g} to {:.4g})", name,
+                     sum / static_cast<double>(v.size()), v.size(), *lo, *hi);
+}
+
 }  // namespace
 
 FormulaActivation::FormulaActivation(Formula formula, int64_t num_parameters)
@@ -117,8 +129,9 @@ Tensor FormulaActivation::forward(const Tensor& x) {
 
 std::string FormulaActivation::describe() const {
   std::vector<std::string> parameters;
+  auto learned = learned_.begin();
   for (const FormulaParameter& p : formula_.parameters())
-    parameters.push_back(fmt::format("{}={}{}", p.name, p.value, p.learn ? " learned" : ""));
+    parameters.push_back(p.learn ? learned_text(p.name, *learned++) : fmt::format("{}={}", p.name, p.value));
   return fmt::format("Formula({}{}{})", formula_.text(), parameters.empty() ? "" : ", ",
                      fmt::join(parameters, ", "));
 }

@@ -7,6 +7,7 @@
 #include "actlab/detail/fields.hpp"
 #include "actlab/nn/activation.hpp"
 #include "actlab/nn/ffn.hpp"
+#include "actlab/nn/formula.hpp"
 #include "actlab/nn/linear.hpp"
 #include "actlab/nn/norm.hpp"
 #include "actlab/nn/sequential.hpp"
@@ -63,30 +64,37 @@ NumberField residual_dropout() {
 int64_t integer(const json& spec, const char* field) { return spec.at(field).get<int64_t>(); }
 float real(const json& spec, const char* field) { return spec.at(field).get<float>(); }
 
+// The value, once make_activation takes it; its errors moved under `path` (they come at
+// "activation.<field>").
+json checked_activation(const json& value, const FieldPath& path) {
+  try {
+    make_activation(value);
+  } catch (const FieldError& e) {
+    FieldPath full = path;
+    if (!e.path().empty()) full.insert(full.end(), e.path().begin() + 1, e.path().end());
+    throw FieldError(full, e.reason());
+  }
+  return value;
+}
+
 }  // namespace
 
 CustomField activation_field(const char* fallback, std::string help) {
   return {"activation", fallback,
           {{"$ref", "#/$defs/activation"}, {"description", help}, {"default", fallback}},
-          [](const json& value, const FieldPath& path) {
-            try {
-              make_activation(value);
-            } catch (const FieldError& e) {
-              FieldPath full = path;
-              if (!e.path().empty()) full.insert(full.end(), e.path().begin() + 1, e.path().end());
-              throw FieldError(full, e.reason());
-            }
-            return value;
-          }};
+          checked_activation};
 }
 
 MemoryCost ffn_block_cost(int64_t width, int64_t d_ff, const json& activation, bool bias,
                           bool gated) {
   const int64_t hidden_biases = bias ? d_ff : 0, out_biases = bias ? width : 0;
+  // A gate's fused kernel keeps nothing of its own; a formula on the gate is a layer of its own.
+  const MemoryCost act = gated && activation.is_string() ? MemoryCost{}
+                                                         : layer_cost(layer_spec_of(activation), d_ff);
   if (gated)
     // gate and up, their product act(gate) * up, and down's output.
-    return {width, 3 * width * d_ff + 2 * hidden_biases + out_biases, 3 * d_ff + width, 0};
-  const MemoryCost act = layer_cost(layer_spec_of(activation), d_ff);
+    return {width, 3 * width * d_ff + 2 * hidden_biases + out_biases + act.parameters,
+            3 * d_ff + act.kept_per_example + width, 0};
   // up's output, the activation's, and down's.
   return {width, 2 * width * d_ff + hidden_biases + out_biases + act.parameters,
           d_ff + act.kept_per_example + width, 0};
@@ -96,11 +104,14 @@ CustomField gate_field() {
   json known = gated_kind_names();
   for (const std::string& name : gate_activation_names()) known.push_back(name);
   return {"activation", "swiglu",
-          {{"enum", known}, {"default", "swiglu"},
-           {"description", "gated kind, or the activation on the gate"}},
+          {{"anyOf", {{{"enum", known}}, {{"type", "object"}, {"required", {"formula"}}}}},
+           {"default", "swiglu"},
+           {"description", "gated kind, the activation on the gate, or a formula for it"}},
           [](const json& value, const FieldPath& path) {
+            if (is_formula_spec(value)) return checked_activation(value, path);
             if (!value.is_string())
-              throw FieldError(path, fmt::format("expected a gated FFN kind ({}), found {}",
+              throw FieldError(path, fmt::format("expected a gated FFN kind ({}), a gate "
+                                                 "activation's name or a formula object, found {}",
                                                  fmt::join(gated_kind_names(), ", "),
                                                  detail::found_text(value)));
             try {
@@ -110,6 +121,11 @@ CustomField gate_field() {
             }
             return value;
           }};
+}
+
+json gate_init_activation(const json& activation) {
+  return activation.is_string() ? json(gate_activation_for(activation.get<std::string>()))
+                                : layer_spec_of(activation);
 }
 
 namespace {
@@ -155,10 +171,10 @@ Layer ffn(const json& spec, int64_t in_width, const BuildContext& context) {
 }
 
 Layer gated_ffn(const json& spec, int64_t in_width, const BuildContext& context) {
-  const std::string kind = spec["activation"];
-  auto block = std::make_unique<GatedFeedForward>(in_width, integer(spec, "d_ff"), kind,
-                                                  spec.at("bias").get<bool>(), context.gen);
-  init_block(block->gate, {&block->up, &block->down}, gate_activation_for(kind), context);
+  const json& activation = spec["activation"];
+  auto block = make_gated_feed_forward(in_width, integer(spec, "d_ff"), activation,
+                                       spec.at("bias").get<bool>(), context.gen);
+  init_block(block->gate, {&block->up, &block->down}, gate_init_activation(activation), context);
   return {std::make_unique<Residual>(std::move(block), real(spec, "dropout"), context.gen),
           in_width};
 }

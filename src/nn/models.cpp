@@ -199,16 +199,15 @@ class ResidualFFN : public Module {
     init::Scheme linear_scheme = context.init;
     if (linear_scheme.nonlinearity.empty()) linear_scheme.nonlinearity = "linear";
     init::Scheme hidden_scheme = context.init;
+    const json fed = gated ? gate_init_activation(activation) : activation;
     if (hidden_scheme.nonlinearity.empty())
-      hidden_scheme.nonlinearity = gated ? gate_activation_for(activation.get<std::string>())
-                                 : activation.is_string() ? activation.get<std::string>()
-                                                          : activation.value("name", "custom");
+      hidden_scheme.nonlinearity = fed.is_string() ? fed.get<std::string>() : fed.value("name", "custom");
     register_generator("dropout_generator", &dropout_gen_);
     register_module("in", &in_);
     init::apply(in_, linear_scheme, gen);
     for (int64_t b = 0; b < spec["blocks"].get<int64_t>(); ++b) {
       if (gated) {
-        auto block = std::make_unique<GatedFeedForward>(d_model, d_ff, activation, false, gen);
+        auto block = make_gated_feed_forward(d_model, d_ff, activation, false, gen);
         init::apply(block->gate, hidden_scheme, gen);
         init::apply(block->up, linear_scheme, gen);
         init::apply(block->down, linear_scheme, gen);
@@ -267,10 +266,8 @@ json check_ffn(json spec) {
                                  : activation_field("gelu", "");
   const json given = spec["activation"].is_null() ? rule.fallback : spec["activation"];
   spec["activation"] = rule.check(given, {"model", "activation"});
-  if (!gated) {
-    check_channels(spec["activation"], {spec["d_ff"].get<int64_t>()});
-    check_gain(spec["init"], spec["activation"]);
-  }
+  check_channels(spec["activation"], {spec["d_ff"].get<int64_t>()});
+  check_gain(spec["init"], gated ? gate_init_activation(spec["activation"]) : spec["activation"]);
   return spec;
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <set>
 #include <chrono>
 #include <limits>
 #include <functional>
@@ -206,6 +207,20 @@ Tensor one_hot(const std::vector<int64_t>& labels, int64_t classes) {
   float* v = t.mutable_data();
   for (size_t i = 0; i < labels.size(); ++i) v[static_cast<int64_t>(i) * classes + labels[i]] = 1.f;
   return t;
+}
+
+// The parameters of the activation sites that are activations (not a gated block's `down`),
+// with their values, in the order of the model's named_parameters().
+std::vector<std::pair<std::string, std::vector<float>>> activation_parameters(
+    const nn::Module& net, const std::vector<ActivationSite>& sites) {
+  std::set<const detail::TensorImpl*> own;
+  for (const ActivationSite& site : sites)
+    if (!site.watch_input)
+      for (const Tensor& p : site.module->parameters()) own.insert(p.impl());
+  std::vector<std::pair<std::string, std::vector<float>>> found;
+  for (const auto& [name, p] : net.named_parameters())
+    if (own.count(p.impl())) found.emplace_back(name, p.to_vector());
+  return found;
 }
 
 }  // namespace
@@ -544,6 +559,7 @@ TrainResult Trainer::resume(const TrainProgress& from, const TrainCallbacks& cal
   auto window_start = std::chrono::steady_clock::now();
   model_.net->train();
   const auto finish = [&](int64_t steps) {
+    if (!result.diverged) result.activation_parameters = activation_parameters(*model_.net, model_.sites);
     result.history = progress_.history;
     result.steps_to_target = progress_.steps_to_target;
     result.steps = steps;

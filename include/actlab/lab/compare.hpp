@@ -49,6 +49,14 @@ struct Stat {
   int64_t count = 0;  // the runs it summarises
 };
 
+// An activation's learned parameter (a formula's beta, PReLU's slopes) over a group's runs.
+struct LearnedParameter {
+  std::string name;    // as in the model: "1.beta", "blocks.0.act.beta"
+  Stat mean;           // each run's mean over its values (1, or one per channel), over runs
+  double min = 0, max = 0;  // the smallest and largest value any run ended with
+  int64_t values = 0;  // per run
+};
+
 struct GroupSummary {
   std::string group;
   std::vector<std::string> labels;  // the group's labels, one per non-seed axis
@@ -63,6 +71,7 @@ struct GroupSummary {
   // its log10 (the spread is log-normal-like).
   Stat grad_ratio;
   int64_t parameters = 0;
+  std::vector<LearnedParameter> learned;  // in the model's order; none without such parameters
   // The metric's curve over steps, averaged over the group's runs.
   std::vector<double> curve_steps, curve_values;
 };
@@ -98,6 +107,11 @@ CompareResult summarise_sweep(const Sweep& sweep, std::vector<SweepCell> cells,
 // A gradient-norm ratio as tables show it: "0.242 x/ 2.1", the geometric mean times or divided
 // by its typical multiplicative spread over seeds.
 std::string ratio_text(const Stat& ratio);
+// Learned parameters as tables show them: "1.beta 1.37 +- 0.02", and for one per channel
+// "1.beta 1.21 +- 0.02 (16 values, 0.93 to 1.52)"; "-" for none.
+std::string learned_text(const std::vector<LearnedParameter>& learned);
+// Whether any group has learned activation parameters (tables then show a column for them).
+bool has_learned_parameters(const CompareResult& result);
 
 nlohmann::json summary_json(const CompareResult& result);
 std::string summary_csv(const CompareResult& result);

@@ -38,6 +38,11 @@ class GatedFeedForward : public Module {
   // The activation goes on `gate`, never on `up`; act(gate) * up is one fused op.
   GatedFeedForward(int64_t d_model, int64_t d_ff, std::string gate_activation = "silu",
                    bool bias = false, Generator& gen = default_generator());
+  // Any activation module on the gate (make_activation's: a formula, learned parameters and
+  // all, a user's own): act(gate(x)) * up(x) as two ops. The module is this block's "act",
+  // registered between gate and up, so its parameters are "act.beta" and the like.
+  GatedFeedForward(int64_t d_model, int64_t d_ff, std::unique_ptr<Module> gate_activation,
+                   bool bias = false, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
   const std::string& gate_activation() const { return gate_activation_; }
@@ -45,11 +50,18 @@ class GatedFeedForward : public Module {
   Linear gate;  // d_model -> d_ff
   Linear up;    // d_model -> d_ff
   Linear down;  // d_ff -> d_model
+  std::unique_ptr<Module> act;  // the gate's activation module; null where a kernel fuses it
 
  private:
-  std::string gate_activation_;
-  GateKernel gate_kernel_;  // from gate_activation_'s registry entry
+  std::string gate_activation_;  // its name, or the label of act's activation mark
+  GateKernel gate_kernel_;  // from gate_activation_'s registry entry, when act is null
 };
+
+// A gated FFN from a config's activation value: a gated kind or a gate activation's name (its
+// fused kernel), or a formula object ({"formula": ..., parameters, "learn"}) on the gate.
+std::unique_ptr<GatedFeedForward> make_gated_feed_forward(int64_t d_model, int64_t d_ff,
+                                                          const nlohmann::json& activation,
+                                                          bool bias, Generator& gen);
 
 // The gate activation of a gated FFN kind ("swiglu" -> "silu", ...); other names pass through.
 std::string gate_activation_for(const std::string& kind_or_activation);

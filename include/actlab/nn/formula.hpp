@@ -21,7 +21,8 @@ class FormulaActivation final : public Module {
  public:
   explicit FormulaActivation(Formula formula, int64_t num_parameters = 1);
   Tensor forward(const Tensor& x) override;
-  std::string describe() const override;  // "Formula(x * sigmoid(beta * x), beta=1 learned)"
+  // "Formula(x * sigmoid(beta * x), beta=1.37 learned)": learned parameters as they stand.
+  std::string describe() const override;
   const Formula& formula() const { return formula_; }
 
  private:

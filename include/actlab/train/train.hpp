@@ -90,6 +90,9 @@ struct TrainResult {
   std::string failure;  // for a diverged run: the step and the op that produced NaN/Inf
   int64_t parameter_count = 0;
   double seconds = 0;
+  // The activations' own parameters as the run left them (PReLU's slopes, a formula's learned
+  // beta), by their names in the model ("1.beta", "blocks.0.act.beta"), in the model's order.
+  std::vector<std::pair<std::string, std::vector<float>>> activation_parameters;
 };
 
 struct TrainCallbacks {
