@@ -119,6 +119,38 @@ TEST_CASE("an activation's backward writes dx over a gradient nothing else holds
   CHECK(x.grad().to_vector() == std::vector<float>{0.25f, 2.f, 3.f});
 }
 
+TEST_CASE("activations that compute their derivative in the forward: the same values without grad, dx over g", "[activations][saved_derivative]") {
+  const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&)>>> ops = {
+      {"gelu", [](const Tensor& t) { return gelu(t); }},
+      {"gelu_tanh", [](const Tensor& t) { return gelu_tanh(t); }},
+      {"mish", [](const Tensor& t) { return mish(t); }},
+      {"softplus", [](const Tensor& t) { return softplus(t); }},
+      {"log_sigmoid", [](const Tensor& t) { return log_sigmoid(t); }}};
+  Generator gen(7);
+  const Tensor x0 = Tensor::randn({4, 33}, gen).detach();
+  for (const auto& [name, op] : ops) {
+    INFO(name);
+    Tensor x = x0.detach().set_requires_grad(true);
+    Tensor y = op(x);
+    Tensor plain;
+    {
+      NoGradGuard no_grad;
+      plain = op(x0);
+    }
+    CHECK(y.to_vector() == plain.to_vector());  // one loop for y and f', or y alone: same y
+    // dx over a gradient nothing else holds, as every activation's backward writes it.
+    Tensor out = Tensor::zeros(y.shape());
+    const float* handed = nullptr;
+    record("hand over", out, {y}, [&handed, &x0](const Tensor&, GradSink& sink) {
+      Tensor g = Tensor::full(x0.shape(), 0.5f);
+      handed = g.data();
+      sink.add(0, std::move(g));
+    });
+    sum(out).backward();
+    CHECK(x.grad().data() == handed);
+  }
+}
+
 TEST_CASE("GELU's left tail is accurate where 1 + erf would cancel", "[activations]") {
   // x Phi(x) and Phi(x) + x phi(x) at 30 digits (mpmath).
   const std::vector<float> x = {-3.f, -4.f, -5.f, -6.f, -8.f};

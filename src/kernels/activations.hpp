@@ -6,6 +6,12 @@
 // for exp, erf and friends). Kinks and edges follow PyTorch: relu'(0) = 0,
 // leaky_relu'(0) = negative_slope, elu'(0) = alpha, hardswish'(-3) = 0 and hardswish'(3) = 1;
 // NaN inputs give NaN outputs.
+//
+// Functors marked kDerivativeInForward have a forward that is compute-bound and a derivative
+// that shares most of its arithmetic (GELU's e^(-x^2/2) and Phi): while training, the forward
+// computes f'(x) beside f(x) in the same loop, for about the cost of the derivative alone, and
+// saves it in place of x; the backward is then g f' at memory speed (bench/RESULTS.md). For
+// the cheap ones (relu, hardswish) that would only add a pass.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +20,9 @@
 #include "kernels/fastmath.hpp"
 
 namespace actlab::kernels {
+
+template <class F>
+constexpr bool derivative_in_forward = requires { requires F::kDerivativeInForward; };
 
 // 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) below, with e^-|x| that cannot overflow: no
 // NaN anywhere, and relative accuracy down into the subnormals (x = -103).
@@ -62,6 +71,7 @@ inline constexpr float kSeluScale = 1.0507009873554804934193349852946f;
 // would cancel: Phi(x) = q for x < 0, 1 - q above. The exponential inside erfc, e^(-x^2/2), is
 // the one of the pdf phi as well, so the derivative Phi + x phi evaluates it once.
 struct Gelu {
+  static constexpr bool kDerivativeInForward = true;
   ACTLAB_ALWAYS_INLINE static float gaussian(float x) {
     return fastmath::exp_minus_square(x, 0.5f);
   }
@@ -79,6 +89,7 @@ struct Gelu {
 // Hendrycks and Gimpel's tanh approximation, 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715
 // x^3), computed as x sigmoid(2u) (the same function) so that it does not cancel for x < 0.
 struct GeluTanh {
+  static constexpr bool kDerivativeInForward = true;
   ACTLAB_ALWAYS_INLINE static float two_u(float x) {
     return 1.59576912f * (x + 0.044715f * x * x * x);
   }
@@ -102,6 +113,7 @@ struct Silu {
 // 1 - tanh^2 = 4 (n + 1) / (n + 2)^2: one exp and no cancellation. Above x = 20 (PyTorch's
 // softplus threshold) mish is x; the clamp keeps n finite for the lanes that are not used.
 struct Mish {
+  static constexpr bool kDerivativeInForward = true;
   ACTLAB_ALWAYS_INLINE static float n_of(float x) {
     const float e = fastmath::exp(std::min(x, 20.f));
     return e * (e + 2.f);
@@ -120,6 +132,7 @@ struct Mish {
 
 // log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (as PyTorch).
 struct Softplus {
+  static constexpr bool kDerivativeInForward = true;
   float beta;
   float threshold;
   ACTLAB_ALWAYS_INLINE float operator()(float x) const {
@@ -153,6 +166,7 @@ struct Hardswish {
 
 // log sigmoid(x) = -log(1 + e^-x).
 struct LogSigmoid {
+  static constexpr bool kDerivativeInForward = true;
   ACTLAB_ALWAYS_INLINE float operator()(float x) const { return -log1p_exp(-x); }
   ACTLAB_ALWAYS_INLINE float derivative(float x) const { return sigmoid(-x); }
 };

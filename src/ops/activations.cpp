@@ -20,8 +20,38 @@ constexpr bool kDerivativeFromOutput = requires(const F& f, float y) {
   f.derivative_from_output(y);
 };
 
+// y = f(x) and d = f'(x) in one pass, then dx = g d: for the activations whose derivative
+// shares most of its arithmetic with the value (kernels/activations.hpp says which), the
+// forward pays little for d and the backward none. d takes the place of x among the saved
+// tensors, and each d[k] is the value the backward would compute: the same bits.
+template <class F>
+Tensor pointwise_saving_derivative(const char* name, const Tensor& x, F f) {
+  Tensor y = Tensor::empty(x.shape());
+  Tensor d = Tensor::empty(x.shape());
+  const float* in = x.data();
+  float* out = y.mutable_data();
+  float* slope = d.mutable_data();
+  detail::parallel_for(x.numel(), [in, out, slope, f](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      // Both from one load, before either store: the compiler then shares their arithmetic.
+      const float v = in[k];
+      const float value = f(v), derivative = f.derivative(v);
+      out[k] = value;
+      slope[k] = derivative;
+    }
+  });
+  record(name, y, {x}, [sd = save(d)](const Tensor& g, GradSink& sink) {
+    const float* gv = g.data();
+    const float* dv = sd.data();
+    sink.target_reusing(0, g).write(g.numel(), [gv, dv](int64_t k) { return gv[k] * dv[k]; });
+  });
+  return y;
+}
+
 template <class F>
 Tensor pointwise(const char* name, const Tensor& x, F f) {
+  if constexpr (kernels::derivative_in_forward<F>)
+    if (grad_enabled() && x.requires_grad()) return pointwise_saving_derivative(name, x, f);
   Tensor y = ops::map(x, f);
   const Tensor& saved = kDerivativeFromOutput<F> ? y : x;
   record(name, y, {x}, [s = save(saved), f](const Tensor& g, GradSink& sink) {
