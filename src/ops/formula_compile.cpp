@@ -10,14 +10,12 @@
 #include "ops/formula_graph.hpp"
 
 namespace actlab::formula {
-namespace {
 
 using kernels::ExprInstruction;
 using kernels::ExprLayout;
 using kernels::ExprOperand;
 using kernels::ExprProgram;
 
-// Rough cost of an operation per element, in simple float operations, for the thread split.
 int64_t op_cost(ExprOp op) {
   switch (op) {
     case ExprOp::exp: case ExprOp::expm1: case ExprOp::log: case ExprOp::log1p:
@@ -29,6 +27,8 @@ int64_t op_cost(ExprOp op) {
       return 1;
   }
 }
+
+namespace {
 
 class Compiler {
  public:

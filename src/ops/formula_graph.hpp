@@ -85,6 +85,10 @@ const std::vector<std::pair<std::string, int>>& function_names();
 
 namespace actlab::formula {
 
+// Rough cost of an operation per element, in simple float operations (a function such as exp
+// or erf counts 8): for the thread split, and to tell compute-bound programs.
+int64_t op_cost(kernels::ExprOp op);
+
 // Compiles the nodes `outputs` of `graph` into a program whose input i (graph input i) has
 // layout layouts[i] and whose output o is reduced as reduce[o]. Scalar work (constants, one-
 // value inputs and what depends on them alone) runs once per run; the rest per block, with

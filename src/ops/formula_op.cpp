@@ -54,13 +54,33 @@ struct FormulaExpression {
       for (bool b : *needed) key += b ? '1' : '0';
       key += static_cast<char>('0' + static_cast<int>(g_layout));
     }
-    std::lock_guard lock(mutex);
-    std::shared_ptr<const ExprProgram>& slot = programs[key];
-    if (!slot) slot = std::make_shared<const ExprProgram>(compile_for(layouts, needed, g_layout));
-    return slot;
+    return cached(key, [&] { return compile_for(layouts, needed, g_layout); });
+  }
+
+  // The forward program that also writes d root / d input i for each i in `wanted` (all of
+  // them elementwise), after the root.
+  std::shared_ptr<const ExprProgram> program_with_derivatives(const std::vector<bool>& wanted) const {
+    std::string key = "d";
+    for (bool b : wanted) key += b ? '1' : '0';
+    return cached(key, [&] {
+      std::vector<NodeId> outputs{root};
+      for (size_t i = 0; i < wanted.size(); ++i)
+        if (wanted[i]) outputs.push_back(derivatives[i]);
+      return formula::compile(graph, outputs,
+                              std::vector<ExprLayout>(names.size(), ExprLayout::elementwise),
+                              std::vector<ExprReduce>(outputs.size(), ExprReduce::none));
+    });
   }
 
  private:
+  template <class Compile>
+  std::shared_ptr<const ExprProgram> cached(const std::string& key, Compile compile) const {
+    std::lock_guard lock(mutex);
+    std::shared_ptr<const ExprProgram>& slot = programs[key];
+    if (!slot) slot = std::make_shared<const ExprProgram>(compile());
+    return slot;
+  }
+
   ExprProgram compile_for(const std::vector<ExprLayout>& layouts, const std::vector<bool>* needed,
                           ExprLayout g_layout) const {
     if (needed == nullptr) return formula::compile(graph, {root}, layouts, {ExprReduce::none});
@@ -171,17 +191,50 @@ void formula_backward(const FormulaExpression& e, const Layout& l,
       });
 }
 
-// The fused op: forward runs the expression's program, backward formula_backward.
-Tensor formula_op(const std::shared_ptr<const FormulaExpression>& e, const std::vector<Tensor>& inputs) {
-  const Layout l = layout_of(*e, inputs);
-  Tensor y = Tensor::empty(l.shape);
-  kernels::run_expr_program(*e->program(l.layouts, nullptr), l.n, l.channels, l.inner,
-                            data_of(inputs), {{y.mutable_data(), false, nullptr}});
-  std::vector<SavedTensor> saved;
-  for (const Tensor& t : inputs) saved.push_back(save(t));
-  auto backward = [e, l, saved = std::move(saved)](const Tensor& g, GradSink& sink) {
-    formula_backward(*e, l, saved, g, sink);
-  };
+// The inputs whose d root / d input the forward should compute while it computes the root, as
+// the built-in GELU does (kernels/activations.hpp), or none (empty). Only when the inputs that
+// want a gradient are all elementwise (the backward is then g times each saved derivative, at
+// memory speed), their derivatives are computed values (not a constant or an input, which would
+// only cost a pass), and computing them with the root saves at least one function such as exp
+// or erf over computing each apart (they share it: GELU written with erfc, not gelu(x) * w).
+std::vector<bool> derivatives_in_forward(const FormulaExpression& e, const Layout& l,
+                                         const std::vector<Tensor>& inputs,
+                                         const kernels::ExprProgram& forward) {
+  if (!grad_enabled()) return {};
+  std::vector<bool> wanted(inputs.size(), false);
+  bool any = false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].requires_grad()) continue;
+    const kernels::ExprOp op = e.graph[e.derivatives[i]].op;
+    if (l.layouts[i] != ExprLayout::elementwise || op == kernels::ExprOp::constant ||
+        op == kernels::ExprOp::input)
+      return {};
+    wanted[i] = any = true;
+  }
+  if (!any) return {};
+  const int64_t apart = forward.cost + e.program(l.layouts, &wanted)->cost;
+  const int64_t together = e.program_with_derivatives(wanted)->cost;
+  return apart - together >= formula::op_cost(kernels::ExprOp::exp) ? wanted : std::vector<bool>{};
+}
+
+// Backward from the derivatives the forward saved: dx_i = g d_i, g one value per element or
+// one for all, written over d_i's buffer, which only this node holds.
+void backward_from_derivatives(const std::vector<Tensor>& derivatives, const Tensor& g, GradSink& sink) {
+  const float* gv = g.data();
+  const bool uniform = g.numel() == 1 && derivatives.front().numel() != 1;
+  for (size_t i = 0; i < derivatives.size(); ++i) {
+    if (!derivatives[i].defined() || !sink.needs(static_cast<int>(i))) continue;
+    const float* dv = derivatives[i].data();
+    const GradSink::Target t = sink.target_reusing(static_cast<int>(i), derivatives[i]);
+    if (uniform)
+      t.write(derivatives[i].numel(), [g0 = gv[0], dv](int64_t k) { return g0 * dv[k]; });
+    else
+      t.write(derivatives[i].numel(), [gv, dv](int64_t k) { return gv[k] * dv[k]; });
+  }
+}
+
+template <class Backward>
+void record_formula(Tensor& y, const std::vector<Tensor>& inputs, Backward backward) {
   constexpr GradForm form = GradForm::uniform_accepted;
   switch (inputs.size()) {
     case 1: record("formula", y, {inputs[0]}, std::move(backward), form); break;
@@ -189,6 +242,37 @@ Tensor formula_op(const std::shared_ptr<const FormulaExpression>& e, const std::
     case 3: record("formula", y, {inputs[0], inputs[1], inputs[2]}, std::move(backward), form); break;
     default: record("formula", y, {inputs[0], inputs[1], inputs[2], inputs[3]}, std::move(backward), form);
   }
+}
+
+// The fused op: forward runs the expression's program, backward formula_backward, or, for a
+// compute-bound formula, forward computes the derivatives too and backward multiplies by g.
+Tensor formula_op(const std::shared_ptr<const FormulaExpression>& e, const std::vector<Tensor>& inputs) {
+  const Layout l = layout_of(*e, inputs);
+  Tensor y = Tensor::empty(l.shape);
+  const auto forward = e->program(l.layouts, nullptr);
+  const std::vector<bool> wanted = derivatives_in_forward(*e, l, inputs, *forward);
+  if (!wanted.empty()) {
+    std::vector<Tensor> derivatives(inputs.size());
+    std::vector<kernels::ExprOutput> outputs{{y.mutable_data(), false, nullptr}};
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (wanted[i]) {
+        derivatives[i] = Tensor::empty(l.shape);
+        outputs.push_back({derivatives[i].mutable_data(), false, nullptr});
+      }
+    kernels::run_expr_program(*e->program_with_derivatives(wanted), l.n, l.channels, l.inner,
+                              data_of(inputs), outputs);
+    record_formula(y, inputs, [derivatives = std::move(derivatives)](const Tensor& g, GradSink& sink) {
+      backward_from_derivatives(derivatives, g, sink);
+    });
+    return y;
+  }
+  kernels::run_expr_program(*forward, l.n, l.channels, l.inner, data_of(inputs),
+                            {{y.mutable_data(), false, nullptr}});
+  std::vector<SavedTensor> saved;
+  for (const Tensor& t : inputs) saved.push_back(save(t));
+  record_formula(y, inputs, [e, l, saved = std::move(saved)](const Tensor& g, GradSink& sink) {
+    formula_backward(*e, l, saved, g, sink);
+  });
   return y;
 }
 
