@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@
 
 using namespace actlab;
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -391,4 +394,25 @@ TEST_CASE("gate formulas: bad values are config errors at their path", "[formula
         "gate activation's name or a formula object, found {\"name\":\"tanh\"}");
   CHECK(error_for({{"formula", "x * sigmoid(beta * x)"}, {"beta", 1}, {"learn", {"beta"}}, {"num_parameters", 5}}) ==
         "config error at /model/activation/num_parameters: expected 1 or the width of every layer it follows (256), found 5");
+}
+
+TEST_CASE("train --json and the run report give a formula's learned values as the run ended", "[formula][params][cli]") {
+  cli_runner::TempDir dir;
+  fs::create_directories(dir.path);
+  const fs::path config = dir.path / "swish_beta.json";
+  std::ofstream(config) << json{{"task", {{"name", "spirals"}, {"n_train", 128}, {"n_test", 64}}},
+                                {"model", {{"hidden", {8}},
+                                           {"activation", {{"formula", "x * sigmoid(beta * x)"}, {"beta", 1.0}, {"learn", {"beta"}}}}}},
+                                {"optimizer", {{"name", "adam"}, {"lr", 0.05}}},
+                                {"train", {{"epochs", 4}, {"batch_size", 16}}}}.dump();
+  const fs::path run = dir.path / "run";
+  const cli_runner::Result r = cli_runner::actlab("train " + config.string() + " --out " + run.string() + " --json");
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const json beta = json::parse(r.out)["activation_parameters"]["1.beta"];
+  REQUIRE(beta.size() == 1);
+  CHECK(beta[0].get<float>() != 1.f);
+  std::ifstream report(run / "report.html");
+  const std::string page{std::istreambuf_iterator<char>(report), {}};
+  CHECK_THAT(page, Catch::Contains(fmt::format("beta={:.4g} learned", beta[0].get<float>())));
 }

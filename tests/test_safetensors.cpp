@@ -217,6 +217,13 @@ TEST_CASE("export: activations without a torch.nn layer are refused by name", "[
   CHECK_THROWS_WITH(source_for({{"formula", "x * sigmoid(x)"}}),
                     "the activation is a formula (\"x * sigmoid(x)\"), which torch.nn has no "
                     "layer for; export writes models of built-in activations only");
+  // On a gated FFN's gate too.
+  Trainer gated(parse_config({{"task", "xor"},
+                              {"model", {{"kind", "ffn"}, {"block", "gated"}, {"d_model", 4}, {"d_ff", 6},
+                                         {"activation", {{"formula", "x * sigmoid(x)"}}}}}}));
+  CHECK_THROWS_WITH(pytorch_source(gated, "model.safetensors"),
+                    "the activation is a formula (\"x * sigmoid(x)\"), which torch.nn has no "
+                    "layer for; export writes models of built-in activations only");
   nn::register_formula("export_test_swish", "x * sigmoid(x)", json::object());
   CHECK_THROWS_WITH(source_for("export_test_swish"),
                     "the activation \"export_test_swish\" has no torch.nn equivalent that export "
