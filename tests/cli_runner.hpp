@@ -22,6 +22,9 @@ namespace cli_runner {
 
 namespace fs = std::filesystem;
 
+// The ready configs (configs/), which the command-line tests train.
+inline const std::string kConfigs = ACTLAB_CONFIG_DIR;
+
 struct Result {
   int status;
   std::string out, err;

@@ -10,12 +10,6 @@
 namespace fs = std::filesystem;
 using namespace cli_runner;
 
-namespace {
-
-const std::string kConfigs = ACTLAB_CONFIG_DIR;
-
-}  // namespace
-
 TEST_CASE("actlab train --json prints only the final metrics and exits 0", "[cli]") {
   TempDir dir;
   const Result r = actlab("train " + kConfigs + "/xor_mlp_relu.json --out " + dir.path.string() +

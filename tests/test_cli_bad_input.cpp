@@ -12,7 +12,6 @@ using namespace cli_runner;
 
 namespace {
 
-const std::string kConfigs = ACTLAB_CONFIG_DIR;
 const std::string kXor = kConfigs + "/xor_mlp_relu.json";
 
 // Runs `actlab train ARGS --out DIR` and checks that it is refused with exactly `message` on

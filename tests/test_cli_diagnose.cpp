@@ -12,16 +12,7 @@
 
 namespace fs = std::filesystem;
 using namespace cli_runner;
-
-namespace {
-
-const std::string kConfigs = ACTLAB_CONFIG_DIR;
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-}  // namespace
+using html_check::contains;
 
 TEST_CASE("actlab diagnose prints the layers and the findings with advice", "[cli][diagnose]") {
   const Result r = actlab("diagnose " + kConfigs + "/diagnose_dead_relu.json");

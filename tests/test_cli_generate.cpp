@@ -15,8 +15,6 @@ using namespace cli_runner;
 
 namespace {
 
-const std::string kConfigs = ACTLAB_CONFIG_DIR;
-
 // `actlab generate ARGS` refused with exactly `message` (one line) and status 2, nothing on
 // stdout.
 void check_refused(const std::string& args, const std::string& message) {
