@@ -9,7 +9,7 @@
 #include "actlab/train/data.hpp"
 
 // The FieldError's text for `spec`, or "no error" when the task is made.
-inline std::string error_of(const nlohmann::json& spec) {
+inline std::string task_error(const nlohmann::json& spec) {
   try {
     actlab::data::make_task(spec);
   } catch (const actlab::FieldError& e) {

@@ -25,7 +25,7 @@ json small_sweep() {
           {"labels", {{"model.activation", {"ReLU", "Tanh"}}}}};
 }
 
-std::string error_for(const json& doc) {
+std::string sweep_error_for(const json& doc) {
   try {
     parse_sweep(doc);
   } catch (const FieldError& e) {
@@ -51,38 +51,38 @@ TEST_CASE("sweep errors point at the grid value or the base field", "[compare][e
   json bad_value = small_sweep();
   bad_value["grid"]["model.activation"] = {"relu", "relu6"};
   bad_value["labels"].erase("model.activation");
-  CHECK(error_for(bad_value).starts_with(
+  CHECK(sweep_error_for(bad_value).starts_with(
       "config error at /grid/model.activation/1: unknown activation \"relu6\""));
   json bad_base = small_sweep();
   bad_base["base"]["train"]["epochs"] = 0;
-  CHECK(error_for(bad_base) ==
+  CHECK(sweep_error_for(bad_base) ==
         "config error at /base/train/epochs: expected an integer in [1, 100000], found 0");
   json empty_axis = small_sweep();
   empty_axis["grid"]["train.seed"] = json::array();
-  CHECK(error_for(empty_axis) ==
+  CHECK(sweep_error_for(empty_axis) ==
         "config error at /grid/train.seed: expected a non-empty list of values, found []");
   json bad_labels = small_sweep();
   bad_labels["labels"]["model.activation"] = {"only one"};
-  CHECK(error_for(bad_labels) ==
+  CHECK(sweep_error_for(bad_labels) ==
         "config error at /labels/model.activation: expected 2 strings, one per value of the "
         "grid, found [\"only one\"]");
-  CHECK(error_for({{"base", small_sweep()["base"]}}) ==
+  CHECK(sweep_error_for({{"base", small_sweep()["base"]}}) ==
         "config error at /grid: expected an object of dotted paths to lists of values");
-  CHECK(error_for({{"base", json::object()}, {"grid", {{"a", {1}}}}, {"grd", 1}}).starts_with(
+  CHECK(sweep_error_for({{"base", json::object()}, {"grid", {{"a", {1}}}}, {"grd", 1}}).starts_with(
       "config error at /grd: unknown field \"grd\" for a sweep"));
   json twice = small_sweep();
   twice["labels"]["model.activation"] = {"act", "act"};
-  CHECK(error_for(twice) == "config error at /labels/model.activation/1: label \"act\" is given "
+  CHECK(sweep_error_for(twice) == "config error at /labels/model.activation/1: label \"act\" is given "
                             "twice; each value needs its own");
   json mixed = small_sweep();
   mixed["grid"]["task.name"] = {"xor", "sine"};
-  CHECK(error_for(mixed) == "config error at /grid: a sweep compares classification tasks (by "
+  CHECK(sweep_error_for(mixed) == "config error at /grid: a sweep compares classification tasks (by "
                             "test accuracy) or regression and sequence tasks (by test loss), not "
                             "both; sweep them separately");
   json huge = small_sweep();
   huge["grid"]["train.seed"] = json::array();
   for (int i = 0; i < 6000; ++i) huge["grid"]["train.seed"].push_back(i);
-  CHECK(error_for(huge) == "config error at /grid: the grid has more than 10000 cells");
+  CHECK(sweep_error_for(huge) == "config error at /grid: the grid has more than 10000 cells");
 }
 
 TEST_CASE("compare gives the same numbers with any number of jobs", "[compare]") {

@@ -130,7 +130,7 @@ TEST_CASE("csv: standardisation uses the training split's statistics only", "[cs
 TEST_CASE("csv: delimiters are detected and quoted fields kept whole", "[csv]") {
   Files files;
   const std::string semicolons = files.write("semi.csv", "a;b;y\n1,5;2;x\n3;4;z\n5;6;x\n7;8;z\n");
-  CHECK(error_of(spec_of(semicolons)) ==
+  CHECK(task_error(spec_of(semicolons)) ==
         "task.path: " + semicolons +
             " line 2, column 1 (\"a\"): expected a number, found \"1,5\"");
   const std::string tabs = files.write("tabs.csv", "a\tb\ty\r\n1\t2\t\"x, one\"\r\n3\t4\tz\r\n"
@@ -151,7 +151,7 @@ TEST_CASE("csv: classes sort numerically or as text, and a given order is kept",
   const Dataset given = make_task(spec_of(numbers, {{"classes", {"10", "9", "2"}}}));
   CHECK(given.class_names == std::vector<std::string>{"10", "9", "2"});
   CHECK(given.spec["classes"] == json{"10", "9", "2"});
-  CHECK(error_of(spec_of(numbers, {{"classes", {"10", "9"}}})) ==
+  CHECK(task_error(spec_of(numbers, {{"classes", {"10", "9"}}})) ==
         "task.classes: " + numbers + " line 6, column 2 (\"y\"): the label \"2\" is not one of "
                                      "the classes [10, 9]");
   // Kind: fractional numbers are a regression; a file of two labels a binary task.
@@ -164,9 +164,9 @@ TEST_CASE("csv: classes sort numerically or as text, and a given order is kept",
   const std::string two = files.write("two.csv", "a,y\n1,no\n2,yes\n3,no\n4,yes\n5,no\n");
   CHECK(make_task(spec_of(two)).kind == TaskKind::binary);
   CHECK(make_task(spec_of(two, {{"kind", "multiclass"}})).output_dim == 2);
-  CHECK(error_of(spec_of(numbers, {{"kind", "binary"}})) ==
+  CHECK(task_error(spec_of(numbers, {{"kind", "binary"}})) ==
         "task.kind: binary needs 2 classes; the column \"y\" holds 3");
-  CHECK(error_of(spec_of(two, {{"kind", "regression"}})) ==
+  CHECK(task_error(spec_of(two, {{"kind", "regression"}})) ==
         "task.target: " + two + " line 2, column 2 (\"y\"): expected a number (task.kind is "
                                 "regression), found \"no\"");
 }
@@ -175,61 +175,61 @@ TEST_CASE("csv: each kind of bad data names the file, line and column", "[csv]")
   Files files;
   const auto bad = [&](const std::string& text) { return files.write("bad.csv", text); };
   std::string p = bad("a,b,y\n1,2,x\n3,4\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " line 3, column 3: the row has 2 fields where the header has 3");
   p = bad("a,b,y\n1,2,x\n3,4,z,9\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " line 3, column 4: the row has 4 fields where the header has 3");
   p = bad("a,b,y\n1,2,x\n3,four,z\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " line 3, column 2 (\"b\"): expected a number, found \"four\"");
   p = bad("a,b,y\n1,,x\n3,4,z\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " line 2, column 2 (\"b\"): expected a number, found \"\"");
   p = bad("a,b,y\n1,2,x\n3,nan,z\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " line 3, column 2 (\"b\"): expected a finite number, found \"nan\"");
   p = bad("a,b,y\n1,2,x\n-inf,4,z\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " line 3, column 1 (\"a\"): expected a finite number, found \"-inf\"");
   p = bad("a,b,y\n1,2,x\n1e39,4,z\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " line 3, column 1 (\"a\"): expected a finite number, found \"1e39\"");
   p = bad("a,b,labels\n1,2,x\n3,4,z\n");
-  CHECK(error_of(spec_of(p, {{"target", "label"}})) ==
+  CHECK(task_error(spec_of(p, {{"target", "label"}})) ==
         "task.target: " + p +
             " has no column \"label\" (line 1); known: a, b, labels; did you mean \"labels\"?");
   p = bad("");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " is empty; expected a header row, then one example a row");
   p = bad("a,b,y\n");
-  CHECK(error_of(spec_of(p)) == "task.path: " + p + " holds a header row but no examples");
+  CHECK(task_error(spec_of(p)) == "task.path: " + p + " holds a header row but no examples");
   p = bad("a,b,y\n1,2,x\n3,4,x\n");
-  CHECK(error_of(spec_of(p)) == "task.target: " + p +
+  CHECK(task_error(spec_of(p)) == "task.target: " + p +
                                     ": the column \"y\" holds a single class (\"x\"); a "
                                     "classifier needs at least 2");
   p = bad("a,b,y\n1,2,x\n3,4,\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.target: " + p + " line 3, column 3 (\"y\"): the target is empty");
   p = bad("a,a,y\n1,2,x\n3,4,z\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " line 1, column 2: the name \"a\" is already column 1's");
   p = bad("a,b,y\n1,\"2,x\n");
-  CHECK(error_of(spec_of(p)) ==
+  CHECK(task_error(spec_of(p)) ==
         "task.path: " + p + " line 2, column 2: a quote opened at character 3 is never closed");
-  CHECK(error_of(spec_of(files.write("ok.csv", "a,y\n1,x\n2,z\n"), {{"features", {"a", "y"}}})) ==
+  CHECK(task_error(spec_of(files.write("ok.csv", "a,y\n1,x\n2,z\n"), {{"features", {"a", "y"}}})) ==
         "task.features.1: \"y\" is the target column; it cannot be a feature too");
-  CHECK(error_of(spec_of(files.write("ok.csv", "a,y\n1,x\n2,z\n"), {{"features", {"colour"}}})) ==
+  CHECK(task_error(spec_of(files.write("ok.csv", "a,y\n1,x\n2,z\n"), {{"features", {"colour"}}})) ==
         "task.features.0: " + (files.dir.path / "ok.csv").string() +
             " has no column \"colour\" (line 1); known: a, y");
   const std::string missing = (files.dir.path / "missing.csv").string();
-  CHECK(error_of(spec_of(missing)) ==
+  CHECK(task_error(spec_of(missing)) ==
         "task.path: cannot read " + missing + ": No such file or directory");
-  CHECK(error_of(spec_of(files.dir.path.string())) ==
+  CHECK(task_error(spec_of(files.dir.path.string())) ==
         "task.path: cannot read " + files.dir.path.string() + ": it is a directory");
-  CHECK(error_of({{"name", "csv"}, {"target", "y"}}) ==
+  CHECK(task_error({{"name", "csv"}, {"target", "y"}}) ==
         "task.path: expected the path of a CSV file, found nothing");
-  CHECK(error_of(spec_of(missing, {{"test_path", missing}, {"test_fraction", 0.5}})) ==
+  CHECK(task_error(spec_of(missing, {{"test_path", missing}, {"test_fraction", 0.5}})) ==
         "task.test_fraction: give test_fraction or test_path, not both");
 }
 
@@ -237,7 +237,7 @@ TEST_CASE("csv: the file's size is checked before it is read", "[csv]") {
   Files files;
   const std::string path = files.write("huge.csv", "a,y\n");
   fs::resize_file(path, static_cast<uintmax_t>(kMaxCsvBytes) + 1);  // sparse: nothing written
-  CHECK(error_of(spec_of(path)) == "task.path: " + path + " holds 268435457 bytes, over the 256 "
+  CHECK(task_error(spec_of(path)) == "task.path: " + path + " holds 268435457 bytes, over the 256 "
                                                           "MiB a csv task reads");
 }
 
@@ -246,7 +246,7 @@ TEST_CASE("csv: a changed file is refused by the checksum its resolved spec hold
   const std::string path = files.write("d.csv", "a,y\n1,x\n2,z\n3,x\n4,z\n");
   const json resolved = resolve_task(spec_of(path));
   files.write("d.csv", "a,y\n1,x\n2,z\n3,x\n5,z\n");
-  CHECK(error_of(resolved) ==
+  CHECK(task_error(resolved) ==
         fmt::format("task.checksum: the data has changed since this config was resolved: {} is "
                     "expected, the data now gives {}",
                     resolved["checksum"].get<std::string>(),

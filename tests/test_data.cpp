@@ -437,27 +437,27 @@ TEST_CASE("parity: +-1 inputs, label = parity of the +1 bits", "[data][tasks]") 
 // ---- validation messages -------------------------------------------------------------------
 
 TEST_CASE("bad task names say what is known and suggest the closest", "[data][errors]") {
-  CHECK(error_of({{"name", "spiral"}}) ==
+  CHECK(task_error({{"name", "spiral"}}) ==
         "task.name: unknown task \"spiral\"; " + kKnownTasks + "; did you mean \"spirals\"?");
-  CHECK(error_of({{"name", "mnist"}}) == "task.name: unknown task \"mnist\"; " + kKnownTasks);
-  CHECK(error_of({{"n_train", 10}}) ==
+  CHECK(task_error({{"name", "mnist"}}) == "task.name: unknown task \"mnist\"; " + kKnownTasks);
+  CHECK(task_error({{"n_train", 10}}) ==
         "task.name: expected a task name, found nothing; " + kKnownTasks);
-  CHECK(error_of({{"name", 3}}) == "task.name: expected a task name, found 3; " + kKnownTasks);
-  CHECK(error_of(json::array({1, 2})) == "task: expected an object or a task name, found [1,2]");
-  CHECK(error_of("sprials") ==
+  CHECK(task_error({{"name", 3}}) == "task.name: expected a task name, found 3; " + kKnownTasks);
+  CHECK(task_error(json::array({1, 2})) == "task: expected an object or a task name, found [1,2]");
+  CHECK(task_error("sprials") ==
         "task.name: unknown task \"sprials\"; " + kKnownTasks + "; did you mean \"spirals\"?");
 }
 
 TEST_CASE("unknown fields are named, with the task's fields and a suggestion",
           "[data][errors]") {
-  CHECK(error_of({{"name", "spirals"}, {"arm", 3}}) ==
+  CHECK(task_error({{"name", "spirals"}, {"arm", 3}}) ==
         "task.arm: unknown field \"arm\" for task \"spirals\"; known: name, n_train, n_test, "
         "seed, arms, turns, noise; did you mean \"arms\"?");
-  CHECK(error_of({{"name", "xor"}, {"colour", "red"}}) ==
+  CHECK(task_error({{"name", "xor"}, {"colour", "red"}}) ==
         "task.colour: unknown field \"colour\" for task \"xor\"; known: name, n_train, n_test, "
         "seed, noise");
   // A field of another task is unknown here.
-  CHECK(error_of({{"name", "moons"}, {"factor", 0.5}}) ==
+  CHECK(task_error({{"name", "moons"}, {"factor", 0.5}}) ==
         "task.factor: unknown field \"factor\" for task \"moons\"; known: name, n_train, "
         "n_test, seed, noise");
 }
@@ -497,7 +497,7 @@ TEST_CASE("bad field values name the field, what was expected and what was found
   };
   for (const auto& [spec, message] : cases) {
     INFO(spec.dump());
-    CHECK(error_of(spec) == message);
+    CHECK(task_error(spec) == message);
   }
 }
 
