@@ -14,15 +14,12 @@
 #include "actlab/actlab.hpp"
 #include "op_cases.hpp"
 #include "reference_data.hpp"
+#include "tensor_literal.hpp"
 
 using namespace actlab;
 using json = nlohmann::json;
 
 namespace {
-
-Tensor T(std::vector<float> v, Shape s, bool requires_grad = false) {
-  return Tensor::from_vector(std::move(v), s, requires_grad);
-}
 
 // A tensor of reference values.
 Tensor from_json(const json& values, const json& shape, bool requires_grad = false) {

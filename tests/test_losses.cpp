@@ -8,14 +8,11 @@
 
 #include "actlab/actlab.hpp"
 #include "reference_data.hpp"
+#include "tensor_literal.hpp"
 
 using namespace actlab;
 
 namespace {
-
-Tensor T(std::vector<float> v, Shape s, bool requires_grad = false) {
-  return Tensor::from_vector(std::move(v), s, requires_grad);
-}
 
 // The loss a reference case names, applied to its input (requiring grad) and its target.
 Tensor reference_loss(const nlohmann::json& c, const Tensor& input) {

@@ -4,12 +4,12 @@
 #include <cmath>
 
 #include "actlab/actlab.hpp"
+#include "tensor_literal.hpp"
 
 using namespace actlab;
 using Catch::Matchers::Contains;
 
 namespace {
-Tensor T(std::vector<float> v, Shape s) { return Tensor::from_vector(std::move(v), s); }
 
 void check_values(const Tensor& t, const std::vector<float>& want, double rel = 1e-6) {
   const auto got = t.to_vector();
