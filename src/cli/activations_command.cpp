@@ -92,7 +92,7 @@ class Activations final : public Command {
   bool json_ = false;
 };
 
-const CommandRegistration registration([] { return std::make_unique<Activations>(); });
+const CommandRegistration activations_registration([] { return std::make_unique<Activations>(); });
 
 }  // namespace
 }  // namespace actlab::cli

@@ -72,7 +72,7 @@ class Collapse final : public Command {
   ReportOut out_;
 };
 
-const CommandRegistration registration([] { return std::make_unique<Collapse>(); });
+const CommandRegistration collapse_registration([] { return std::make_unique<Collapse>(); });
 
 }  // namespace
 }  // namespace actlab::cli

@@ -6,7 +6,7 @@
 //     CLI::App* add(CLI::App& app) override { return app.add_subcommand("hello", "..."); }
 //     int run() override { ...; return kDone; }
 //   };
-//   const CommandRegistration registration([] { return std::make_unique<Hello>(); });
+//   const CommandRegistration hello_registration([] { return std::make_unique<Hello>(); });
 //   }
 #pragma once
 

@@ -167,7 +167,7 @@ class Compare final : public Command {
   MemoryLimitOption memory_;
 };
 
-const CommandRegistration registration([] { return std::make_unique<Compare>(); });
+const CommandRegistration compare_registration([] { return std::make_unique<Compare>(); });
 
 }  // namespace
 }  // namespace actlab::cli

@@ -137,7 +137,7 @@ class Diagnose final : public Command {
   ReportOut out_;
 };
 
-const CommandRegistration registration([] { return std::make_unique<Diagnose>(); });
+const CommandRegistration diagnose_registration([] { return std::make_unique<Diagnose>(); });
 
 }  // namespace
 }  // namespace actlab::cli

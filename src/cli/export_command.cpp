@@ -46,7 +46,7 @@ class Export final : public Command {
   std::string test_outputs_;
 };
 
-const CommandRegistration registration([] { return std::make_unique<Export>(); });
+const CommandRegistration export_registration([] { return std::make_unique<Export>(); });
 
 }  // namespace
 }  // namespace actlab::cli

@@ -146,7 +146,7 @@ class Generate final : public Command {
   ReportOut out_{"attention.html"};
 };
 
-const CommandRegistration registration([] { return std::make_unique<Generate>(); });
+const CommandRegistration generate_registration([] { return std::make_unique<Generate>(); });
 
 }  // namespace
 }  // namespace actlab::cli

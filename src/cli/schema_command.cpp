@@ -18,7 +18,7 @@ class Schema final : public Command {
   }
 };
 
-const CommandRegistration registration([] { return std::make_unique<Schema>(); });
+const CommandRegistration schema_registration([] { return std::make_unique<Schema>(); });
 
 }  // namespace
 }  // namespace actlab::cli

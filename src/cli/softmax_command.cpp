@@ -107,7 +107,7 @@ class Softmax final : public Command {
   ReportOut out_;
 };
 
-const CommandRegistration registration([] { return std::make_unique<Softmax>(); });
+const CommandRegistration softmax_registration([] { return std::make_unique<Softmax>(); });
 
 }  // namespace
 }  // namespace actlab::cli

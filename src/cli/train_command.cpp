@@ -234,7 +234,7 @@ class Train final : public Command {
   std::string accuracy_;
 };
 
-const CommandRegistration registration([] { return std::make_unique<Train>(); });
+const CommandRegistration train_registration([] { return std::make_unique<Train>(); });
 
 }  // namespace
 }  // namespace actlab::cli

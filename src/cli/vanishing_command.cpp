@@ -142,7 +142,7 @@ class Vanishing final : public Command {
   ReportOut out_;
 };
 
-const CommandRegistration registration([] { return std::make_unique<Vanishing>(); });
+const CommandRegistration vanishing_registration([] { return std::make_unique<Vanishing>(); });
 
 }  // namespace
 }  // namespace actlab::cli
