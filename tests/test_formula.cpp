@@ -3,6 +3,7 @@
 // formulas that are not finite.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -11,7 +12,9 @@
 #include "actlab/nn/activation.hpp"
 #include "actlab/nn/formula.hpp"
 #include "actlab/ops/ops.hpp"
+#include "kernels/activations.hpp"
 #include "kernels/fastmath.hpp"
+#include "ops/formula_graph.hpp"
 
 using namespace actlab;
 
@@ -212,6 +215,38 @@ TEST_CASE("derivatives are simplified, constants folded, as text", "[formula][de
   // where() passes each branch's derivative, and multiplies in the branch it selects only.
   CHECK(Formula("where(x > 0, x, expm1(x))").derivative_text() == "where(x > 0, 1, exp(x))");
   CHECK(Formula("where(x > 0, x, 0.5 * x)").derivative_text() == "where(x > 0, 1, 0.5)");
+  // gelu' = Phi + x phi, in the parts a program shares with gelu itself.
+  CHECK(Formula("gelu(x)").derivative_text() == "Phi(x) + 0.398942 * x * exp(-x^2 / 2)");
+}
+
+TEST_CASE("a program with gelu and its derivative computes e^(-x^2/2) and Phi once", "[formula][derivative][program]") {
+  using kernels::ExprOp;
+  using kernels::ExprLayout;
+  formula::Graph g;
+  const formula::NodeId x = g.input(0);
+  const formula::NodeId y = g.make(ExprOp::gelu, x);
+  const formula::NodeId dy = g.gradient(y, {0})[0];
+  const kernels::ExprProgram p = formula::compile(g, {y, dy}, {ExprLayout::elementwise},
+                                                  {kernels::ExprReduce::none, kernels::ExprReduce::none});
+  const auto count = [&](ExprOp op) {
+    return std::count_if(p.block_code.begin(), p.block_code.end(),
+                         [&](const kernels::ExprInstruction& in) { return in.op == op || in.inner == op; });
+  };
+  CHECK(count(ExprOp::gaussian) == 1);
+  CHECK(count(ExprOp::normal_cdf_given) == 1);
+  CHECK(count(ExprOp::gelu) == 0);
+  CHECK(count(ExprOp::normal_cdf) == 0);
+  // Against the built-in's value and derivative, over both tails and through zero.
+  std::vector<float> points;
+  for (int k = -400; k <= 400; ++k) points.push_back(static_cast<float>(k) * 0.05f);
+  const auto n = static_cast<int64_t>(points.size());
+  std::vector<float> value(points.size()), slope(points.size());
+  kernels::run_expr_program(p, n, 1, 1, {points.data()}, {{value.data()}, {slope.data()}});
+  for (size_t i = 0; i < points.size(); ++i) {
+    INFO("x = " << points[i]);
+    CHECK(value[i] == kernels::Gelu{}(points[i]));
+    CHECK(std::abs(slope[i] - kernels::Gelu{}.derivative(points[i])) <= 2.5e-7f * (1 + std::abs(slope[i])));
+  }
 }
 
 TEST_CASE("a formula that is not finite from -1e4 to 1e4 is refused, naming where", "[formula][nan]") {

@@ -282,6 +282,37 @@ TEST_CASE("fused: the same bits at 1 and 2 threads, parameter sums included", "[
   CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
 }
 
+TEST_CASE("fused: outputs too large for the caches, streamed to memory, hold the same bits", "[formula][fused][streamed]") {
+  // 2^21 + 5 floats: past the 8 MiB from which a program's outputs bypass the caches, with a
+  // tail shorter than a vector. Elementwise values do not depend on the length, so the
+  // large tensors' first elements must be the bits of the same elements computed alone.
+  const int64_t large = (int64_t{1} << 21) + 5, small = 1000;
+  Generator gen(3);
+  const std::vector<float> x0 = Tensor::randn({large}, gen).to_vector();
+  const std::vector<float> w0 = Tensor::randn({large}, gen).to_vector();
+  // gelu(x) * w computes its derivative in the forward; x * w - x leaves it to the backward.
+  for (const char* formula : {"gelu(x) * w", "x * w - x"}) {
+    INFO(formula);
+    const auto run_over = [&](int64_t n, int64_t from) {
+      const auto part = [&](const std::vector<float>& v) {
+        return Tensor::from_vector(std::vector<float>(v.begin() + from, v.begin() + from + n), {n});
+      };
+      Tensor x = part(x0);
+      x.set_requires_grad(true);
+      const Tensor w = part(w0);
+      const Tensor y = fused(formula, {x, w});
+      sum(y).backward();
+      return std::pair{y.to_vector(), x.grad().to_vector()};
+    };
+    const auto [y_large, dx_large] = run_over(large, 0);
+    for (int64_t from : {int64_t{0}, large - small}) {
+      const auto [y_small, dx_small] = run_over(small, from);
+      CHECK(std::memcmp(y_small.data(), y_large.data() + from, small * sizeof(float)) == 0);
+      CHECK(std::memcmp(dx_small.data(), dx_large.data() + from, small * sizeof(float)) == 0);
+    }
+  }
+}
+
 TEST_CASE("actlab activations --formula prints the derivative and facts, errors exit 2", "[formula][cli]") {
   const cli_runner::Result ok = cli_runner::actlab("activations --formula \"x * sigmoid(x)\"");
   CHECK(ok.status == 0);

@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <type_traits>
 
 #include "actlab/detail/parallel.hpp"
 #include "kernels/activations.hpp"
 #include "kernels/fastmath.hpp"
+#include "kernels/store.hpp"
 
 namespace actlab::kernels {
 namespace {
@@ -38,10 +40,12 @@ ACTLAB_ALWAYS_INLINE float apply(float a, float b, float c) {
   else if constexpr (O == erfc) return fastmath::erfc(a);
   else if constexpr (O == relu) return Relu{}(a);
   else if constexpr (O == gelu) return Gelu{}(a);
-  else if constexpr (O == gelu_derivative) return Gelu{}.derivative(a);
   else if constexpr (O == step) return a > 0.f ? 1.f : 0.f;
   else if constexpr (O == sign) return a > 0.f ? 1.f : (a < 0.f ? -1.f : 0.f);
   else if constexpr (O == exp_minus_square) return fastmath::exp_minus_square(a);
+  else if constexpr (O == gaussian) return Gelu::gaussian(a);
+  else if constexpr (O == normal_cdf) return Gelu::cdf(a, Gelu::gaussian(a));
+  else if constexpr (O == normal_cdf_given) return Gelu::cdf(a, b);
   else if constexpr (O == erf_given) return fastmath::erf_given(a, b);
   else if constexpr (O == erfc_given) return fastmath::erfc_given(a, b);
   else if constexpr (O == add) return a + b;
@@ -64,10 +68,10 @@ ACTLAB_ALWAYS_INLINE float apply(float a, float b, float c) {
 // an add or a mul (expr_can_fold).
 #define ACTLAB_EXPR_UNARY_OPS(X)                                                            \
   X(neg) X(exp) X(expm1) X(log) X(log1p) X(sqrt) X(abs) X(tanh) X(sigmoid) X(softplus) X(erf) \
-  X(erfc) X(relu) X(gelu) X(gelu_derivative) X(step) X(sign) X(exp_minus_square)
+  X(erfc) X(relu) X(gelu) X(step) X(sign) X(exp_minus_square) X(gaussian) X(normal_cdf)
 #define ACTLAB_EXPR_OTHER_OPS(X)                                                     \
   X(add) X(sub) X(mul) X(div) X(min) X(max) X(lt) X(le) X(gt) X(ge) X(eq) X(ne) X(where) \
-  X(erf_given) X(erfc_given)
+  X(erf_given) X(erfc_given) X(normal_cdf_given)
 #define ACTLAB_EXPR_CASE(name) \
   case name: visit(OpConstant<name>{}); return;
 
@@ -172,13 +176,39 @@ std::vector<float> scalar_slots(const ExprProgram& p, const std::vector<const fl
   return slots;
 }
 
-// Whether the last instruction may store into its output's memory: fresh (not accumulating),
-// and not an input's too (a backward may write dx over g, which later instructions read).
-bool stores_directly(const ExprProgram& p, const std::vector<const float*>& inputs,
-                     const std::vector<ExprOutput>& outputs) {
-  if (p.last_computes_output < 0) return false;
-  const ExprOutput& o = outputs[static_cast<size_t>(p.last_computes_output)];
-  return !o.accumulate && std::find(inputs.begin(), inputs.end(), o.data) == inputs.end();
+// How block code's values reach output o: computed in the output's memory (its register
+// points there), copied around the caches after each block (a large output, kStreamingBytes),
+// copied or added after each block, or summed (in all or per channel). Only fresh memory (not
+// accumulated into) is written in place or streamed, and in place only from a register of the
+// output's own (not an input's) into memory that no input shares (a backward may write dx
+// over g, which later instructions read).
+enum class Delivery : uint8_t { in_place, streamed, copied, sum, channel };
+
+std::vector<Delivery> deliveries(const ExprProgram& p, int64_t n, const std::vector<const float*>& inputs,
+                                 const std::vector<ExprOutput>& outputs) {
+  std::vector<bool> register_taken(static_cast<size_t>(p.registers), false);
+  for (const ExprOperand& o : p.input_operands)
+    if (o.kind == ExprOperand::reg) register_taken[static_cast<size_t>(o.index)] = true;
+  const bool large = n * static_cast<int64_t>(sizeof(float)) >= kStreamingBytes;
+  std::vector<Delivery> d;
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const ExprOperand src = p.outputs[o];
+    const ExprOutput& dst = outputs[o];
+    if (p.reduce[o] != ExprReduce::none) {
+      d.push_back(p.reduce[o] == ExprReduce::sum ? Delivery::sum : Delivery::channel);
+    } else if (src.kind != ExprOperand::reg || dst.accumulate) {
+      d.push_back(Delivery::copied);
+    } else if (large && streamable(dst.data)) {
+      d.push_back(Delivery::streamed);
+    } else if (register_taken[static_cast<size_t>(src.index)] ||
+               std::find(inputs.begin(), inputs.end(), dst.data) != inputs.end()) {
+      d.push_back(Delivery::copied);
+    } else {
+      register_taken[static_cast<size_t>(src.index)] = true;
+      d.push_back(Delivery::in_place);
+    }
+  }
+  return d;
 }
 
 float operand_value(const Block& b, ExprOperand o, int64_t i) {
@@ -223,10 +253,15 @@ void run_expr_program(const ExprProgram& p, int64_t n, int64_t channels, int64_t
   const std::vector<ExprOutput>* out = &outputs;
   const float* scalars = slots.data();
   float* partial = partials.data();
-  const int32_t direct_output = stores_directly(p, inputs, outputs) ? p.last_computes_output : -1;
+  const std::vector<Delivery> delivery = deliveries(p, n, inputs, outputs);
+  const std::vector<Delivery>* how = &delivery;
   detail::parallel_for(blocks, kExprBlock * p.cost, [=](int64_t first, int64_t last) {
     const ExprProgram& pr = *program;
-    const auto temps = std::make_unique<float[]>(static_cast<size_t>(pr.registers * kExprBlock));
+    // Cache-line aligned, as the inputs' blocks are: a vector that straddles two lines costs
+    // two accesses.
+    const std::unique_ptr<float[], decltype(&std::free)> temps(
+        static_cast<float*>(std::aligned_alloc(64, sizeof(float) * static_cast<size_t>(std::max(pr.registers, 1) * kExprBlock))),
+        &std::free);
     std::vector<float*> regs(static_cast<size_t>(pr.registers));
     for (int32_t r = 0; r < pr.registers; ++r) regs[static_cast<size_t>(r)] = temps.get() + r * kExprBlock;
     for (const auto& [reg, slot] : pr.splats)
@@ -237,10 +272,10 @@ void run_expr_program(const ExprProgram& p, int64_t n, int64_t channels, int64_t
       for (size_t i = 0; i < pr.inputs.size(); ++i)
         if (pr.inputs[i] == ExprLayout::elementwise)
           regs[static_cast<size_t>(pr.input_operands[i].index)] = const_cast<float*>((*in)[i]) + start;
+      for (size_t o = 0; o < pr.outputs.size(); ++o)
+        if ((*how)[o] == Delivery::in_place) regs[static_cast<size_t>(pr.outputs[o].index)] = (*out)[o].data + start;
       for (const ExprInstruction& ins : pr.block_code) {
-        const bool to_output = direct_output >= 0 && &ins == &pr.block_code.back();
-        float* d = to_output ? (*out)[static_cast<size_t>(direct_output)].data + start
-                             : regs[static_cast<size_t>(ins.dest)];
+        float* d = regs[static_cast<size_t>(ins.dest)];
         if (ins.op == ExprOp::input) {  // a channel input gathered for this block
           const float* values = (*in)[static_cast<size_t>(ins.a.index)];
           for (int64_t i = 0; i < b.len; ++i) d[i] = values[((start + i) / inner) % channels];
@@ -249,31 +284,33 @@ void run_expr_program(const ExprProgram& p, int64_t n, int64_t channels, int64_t
         b.run(d, ins);
       }
       for (size_t o = 0; o < pr.outputs.size(); ++o) {
-        if (static_cast<int32_t>(o) == direct_output) continue;
         const ExprOperand src = pr.outputs[o];
         float* sums = partial + static_cast<size_t>(block) * partial_width + partial_at[o];
-        if (pr.reduce[o] == ExprReduce::sum) {
-          float s = 0.f;
-          for (int64_t i = 0; i < b.len; ++i) s += operand_value(b, src, i);
-          sums[0] = s;
-        } else if (pr.reduce[o] == ExprReduce::channel) {
-          for (int64_t i = 0; i < b.len; ++i)
-            sums[((start + i) / inner) % channels] += operand_value(b, src, i);
-        } else {
-          const ExprOutput& dst = (*out)[o];
-          float* y = dst.data + start;
-          if (src.kind == ExprOperand::scalar) {
-            const float v = scalars[src.index];
-            if (dst.accumulate) for (int64_t i = 0; i < b.len; ++i) y[i] += v;
-            else for (int64_t i = 0; i < b.len; ++i) y[i] = v;
-          } else {
-            const float* v = regs[static_cast<size_t>(src.index)];
-            if (dst.accumulate) for (int64_t i = 0; i < b.len; ++i) y[i] += v[i];
-            else for (int64_t i = 0; i < b.len; ++i) y[i] = v[i];
+        float* y = (*out)[o].data + start;
+        switch ((*how)[o]) {
+          case Delivery::in_place:
+            break;
+          case Delivery::streamed:
+            stream_copy(y, regs[static_cast<size_t>(src.index)], b.len);
+            break;
+          case Delivery::sum: {
+            float s = 0.f;
+            for (int64_t i = 0; i < b.len; ++i) s += operand_value(b, src, i);
+            sums[0] = s;
+            break;
           }
+          case Delivery::channel:
+            for (int64_t i = 0; i < b.len; ++i)
+              sums[((start + i) / inner) % channels] += operand_value(b, src, i);
+            break;
+          case Delivery::copied:
+            if ((*out)[o].accumulate) for (int64_t i = 0; i < b.len; ++i) y[i] += operand_value(b, src, i);
+            else for (int64_t i = 0; i < b.len; ++i) y[i] = operand_value(b, src, i);
+            break;
         }
       }
     }
+    stream_fence();
   });
   for (size_t o = 0; o < outputs.size(); ++o) {
     if (p.reduce[o] == ExprReduce::none) continue;

@@ -12,15 +12,16 @@ namespace actlab::kernels {
 
 // The operations of a formula. `constant` and `input` are leaves of the expression graph and
 // never appear as instructions (but `input` in block code gathers a channel input, operand a
-// being the input's index, into its register); step (x > 0 ? 1 : 0), sign, gelu_derivative
-// and exp_minus_square (e^(-x^2), erf's and erfc's derivative but for a factor) exist for
-// derivatives; erf_given and erfc_given (erf(a) and erfc(a) given b = e^(-a^2)) only in
-// programs, where a program that needs both erfc(a) and e^(-a^2) computes the exponential once.
+// being the input's index, into its register); step (x > 0 ? 1 : 0), sign, exp_minus_square
+// (e^(-x^2), erf's and erfc's derivative but for a factor), gaussian (e^(-x^2/2)) and
+// normal_cdf (Phi, gelu(x) / x) exist for derivatives; erf_given, erfc_given and
+// normal_cdf_given (erf(a), erfc(a) and Phi(a) given b, their exponential) only in programs,
+// where a program that needs both erfc(a) and e^(-a^2) computes the exponential once.
 enum class ExprOp : uint8_t {
   constant, input,
   neg, exp, expm1, log, log1p, sqrt, abs, tanh, sigmoid, softplus, erf, erfc, relu, gelu,
-  gelu_derivative, step, sign, exp_minus_square,
-  add, sub, mul, div, min, max, lt, le, gt, ge, eq, ne, erf_given, erfc_given,
+  step, sign, exp_minus_square, gaussian, normal_cdf,
+  add, sub, mul, div, min, max, lt, le, gt, ge, eq, ne, erf_given, erfc_given, normal_cdf_given,
   where,
 };
 
@@ -69,16 +70,16 @@ struct ExprProgram {
   // (register, scalar slot): registers that hold a scalar in every lane, for where()'s
   // operands, filled once per thread.
   std::vector<std::pair<int32_t, int32_t>> splats;
+  // Each output computed by block code has a register of its own, which no other value
+  // shares: when the output's memory is fresh (not accumulated into, not an input's too), that
+  // register points into it, and the instruction stores the values while it computes them
+  // instead of into L1 for a copy after the block.
   std::vector<ExprOperand> outputs;
   std::vector<ExprReduce> reduce;   // per output
-  // The output that block code's last instruction computes, if any (else -1): when its
-  // destination is fresh memory that no input shares, that instruction stores straight into
-  // it instead of into a register that is then copied.
-  int32_t last_computes_output = -1;
   int64_t cost = 1;                 // rough work per element, for parallel_for's split
 };
 
-inline constexpr int64_t kExprBlock = 512;
+inline constexpr int64_t kExprBlock = 256;
 
 struct ExprOutput {
   float* data = nullptr;  // an elementwise output: n floats

@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
+
 #include "actlab/detail/parallel.hpp"
 
 namespace actlab::kernels {
@@ -52,6 +56,36 @@ template <StoreMode M>
 inline void store(float* data, int64_t k, float v) {
   if constexpr (M == StoreMode::add) data[k] += v;
   if constexpr (M == StoreMode::assign) data[k] = v;
+}
+
+// Results at least this large go to memory around the caches (stream_copy): a plain store
+// first reads each line it writes into the cache (a write-allocate), which makes a loop that
+// writes two 64 MiB outputs half as fast again (bench/RESULTS.md, W6f); a result this large
+// leaves the caches before anything reads it anyway.
+inline constexpr int64_t kStreamingBytes = int64_t{8} << 20;
+
+// Whether stream_copy can write to `p`: the x86 stores it uses need 16-byte alignment.
+inline bool streamable(const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// dst[k] = src[k] for k in [0, n) by non-temporal stores, dst streamable; the stores are
+// ordered before any later store only after stream_fence().
+inline void stream_copy(float* dst, const float* src, int64_t n) {
+  int64_t k = 0;
+#if defined(__AVX__)
+  for (; k + 8 <= n && reinterpret_cast<uintptr_t>(dst + k) % 32 != 0; k += 4)
+    _mm_stream_ps(dst + k, _mm_loadu_ps(src + k));
+  for (; k + 8 <= n; k += 8) _mm256_stream_ps(dst + k, _mm256_loadu_ps(src + k));
+#endif
+#if defined(__SSE__)
+  for (; k + 4 <= n; k += 4) _mm_stream_ps(dst + k, _mm_loadu_ps(src + k));
+#endif
+  for (; k < n; ++k) dst[k] = src[k];
+}
+
+inline void stream_fence() {
+#if defined(__SSE__)
+  _mm_sfence();
+#endif
 }
 
 }  // namespace actlab::kernels

@@ -20,9 +20,11 @@ int64_t op_cost(ExprOp op) {
   switch (op) {
     case ExprOp::exp: case ExprOp::expm1: case ExprOp::log: case ExprOp::log1p:
     case ExprOp::tanh: case ExprOp::sigmoid: case ExprOp::softplus: case ExprOp::erf:
-    case ExprOp::erfc: case ExprOp::gelu: case ExprOp::gelu_derivative:
-    case ExprOp::exp_minus_square: case ExprOp::erf_given: case ExprOp::erfc_given:
+    case ExprOp::erfc: case ExprOp::gelu: case ExprOp::exp_minus_square: case ExprOp::gaussian:
+    case ExprOp::normal_cdf: case ExprOp::erf_given: case ExprOp::erfc_given:
       return 8;
+    case ExprOp::normal_cdf_given:  // a division and a polynomial, without the exponential
+      return 4;
     default:
       return 1;
   }
@@ -46,7 +48,6 @@ class Compiler {
     place_inputs();
     emit_block_code(last);
     for (NodeId out : outputs_) p_.outputs.push_back(where_[static_cast<size_t>(out)]);
-    find_last_computed_output(reduce);
     return p_;
   }
 
@@ -110,36 +111,40 @@ class Compiler {
     }
   }
 
-  // The output that the last instruction alone computes, which it may then store directly.
-  void find_last_computed_output(const std::vector<kernels::ExprReduce>& reduce) {
-    if (p_.block_code.empty()) return;
-    const int32_t dest = p_.block_code.back().dest;
-    int32_t found = -1, count = 0;
-    for (size_t o = 0; o < p_.outputs.size(); ++o)
-      if (p_.outputs[o].kind == ExprOperand::reg && p_.outputs[o].index == dest) {
-        found = static_cast<int32_t>(o);
-        ++count;
-      }
-    if (count == 1 && reduce[static_cast<size_t>(found)] == kernels::ExprReduce::none)
-      p_.last_computes_output = found;
+  // A function of a that a program computes from another node of a it needs anyway (the
+  // partner) instead of from scratch: erf and erfc take e^(-a^2), their derivatives' factor;
+  // Phi takes e^(-a^2/2); gelu(a) becomes a * Phi(a) when Phi(a) is there (gelu's derivative
+  // needs both). A partner made after its function (as a derivative's nodes are) is computed
+  // at the function's place in the code, and so is a partner's partner.
+  struct Sharing {
+    ExprOp function, partner, given;
+  };
+  static constexpr Sharing kSharing[] = {{ExprOp::erf, ExprOp::exp_minus_square, ExprOp::erf_given},
+                                         {ExprOp::erfc, ExprOp::exp_minus_square, ExprOp::erfc_given},
+                                         {ExprOp::normal_cdf, ExprOp::gaussian, ExprOp::normal_cdf_given},
+                                         {ExprOp::gelu, ExprOp::normal_cdf, ExprOp::mul}};
+
+  static const Sharing* sharing_of(ExprOp function) {
+    for (const Sharing& s : kSharing)
+      if (s.function == function) return &s;
+    return nullptr;
   }
 
-  // erf(a) or erfc(a) in a program that also needs e^(-a^2) (their derivative does): the
-  // function takes the exponential (erf_given, erfc_given) instead of computing it again. An
-  // exponential made after the function (as a derivative's is) is computed at the function's
-  // place in the code.
+  bool computed(NodeId id) const { return live_[static_cast<size_t>(id)] && elementwise(id); }
+
   void find_pairs(NodeId last) {
     paired_.assign(live_.size(), -1);
     moved_to_.assign(live_.size(), -1);
-    for (NodeId e = 0; e <= last; ++e) {
-      if (!live_[static_cast<size_t>(e)] || !elementwise(e) || g_[e].op != ExprOp::exp_minus_square) continue;
-      for (NodeId f = 0; f <= last; ++f) {
-        const ExprOp op = g_[f].op;
-        if (!live_[static_cast<size_t>(f)] || (op != ExprOp::erf && op != ExprOp::erfc) ||
-            g_[f].a != g_[e].a || paired_[static_cast<size_t>(f)] >= 0)
-          continue;
-        paired_[static_cast<size_t>(f)] = e;
-        if (e > f) moved_to_[static_cast<size_t>(e)] = f;
+    for (NodeId f = 0; f <= last; ++f) {
+      const Sharing* s = sharing_of(g_[f].op);
+      if (s == nullptr || !computed(f)) continue;
+      // (Functions in id order: a function's own place is settled before its partner's.)
+      const NodeId place = position(f);
+      for (NodeId p = 0; p <= last; ++p) {
+        if (!computed(p) || g_[p].op != s->partner || g_[p].a != g_[f].a) continue;
+        if (p > place && moved_to_[static_cast<size_t>(p)] >= 0) continue;  // serves another
+        paired_[static_cast<size_t>(f)] = p;
+        if (p > place) moved_to_[static_cast<size_t>(p)] = f;
         break;
       }
     }
@@ -148,13 +153,19 @@ class Compiler {
   // The operation an instruction for node `id` runs.
   ExprOp op_of(NodeId id) const {
     if (paired_[static_cast<size_t>(id)] < 0) return g_[id].op;
-    return g_[id].op == ExprOp::erf ? ExprOp::erf_given : ExprOp::erfc_given;
+    return sharing_of(g_[id].op)->given;
   }
 
-  // Where in the code node `id` is computed: at its own place, or at its paired function's.
+  // The partner of function `id` that is computed at its place, or -1.
+  NodeId moved_partner(NodeId id) const {
+    const NodeId p = paired_[static_cast<size_t>(id)];
+    return p >= 0 && moved_to_[static_cast<size_t>(p)] == id ? p : -1;
+  }
+
+  // Where in the code node `id` is computed: at its own place, or at its function's.
   NodeId position(NodeId id) const {
-    const NodeId moved = moved_to_[static_cast<size_t>(id)];
-    return moved >= 0 ? moved : id;
+    while (moved_to_[static_cast<size_t>(id)] >= 0) id = moved_to_[static_cast<size_t>(id)];
+    return id;
   }
 
   // Unary nodes folded into their one user, an add or a mul (kernels::expr_can_fold): they
@@ -223,15 +234,15 @@ class Compiler {
     for (NodeId id = 0; id <= last; ++id) {
       if (!live_[static_cast<size_t>(id)] || !temporary(id) || is_folded(id)) continue;
       if (moved_to_[static_cast<size_t>(id)] >= 0) continue;  // emitted with its function
-      const NodeId early = paired_[static_cast<size_t>(id)];
-      if (early > id) emit(early);
-      emit(id);
-      // Operands die after the instruction that reads them last (a moved exponential's
-      // operand is its function's too: it dies here, after both).
-      for (NodeId child : reads_of(id))
-        if (child >= 0 && last_use_[static_cast<size_t>(child)] == id && temporary(child) &&
-            std::find(free_.begin(), free_.end(), where_[static_cast<size_t>(child)].index) == free_.end())
-          free_.push_back(where_[static_cast<size_t>(child)].index);
+      std::vector<NodeId> group;  // id and the partners computed at its place, partners first
+      for (NodeId k = id; k >= 0; k = moved_partner(k)) group.insert(group.begin(), k);
+      for (NodeId k : group) emit(k);
+      // Operands die after the place that reads them last (the group's, for all its nodes).
+      for (NodeId k : group)
+        for (NodeId child : reads_of(k))
+          if (child >= 0 && last_use_[static_cast<size_t>(child)] == id && temporary(child) &&
+              std::find(free_.begin(), free_.end(), where_[static_cast<size_t>(child)].index) == free_.end())
+            free_.push_back(where_[static_cast<size_t>(child)].index);
     }
   }
 
@@ -244,8 +255,10 @@ class Compiler {
   // The instruction for node `id`, into a register of its own.
   void emit(NodeId id) {
     const Node& n = g_[id];
-    // The destination is taken before the operands are freed, so that it never aliases them.
-    const int32_t dest = take_register();
+    // The destination is taken before the operands are freed, so that it never aliases them;
+    // an output's is new (see ExprProgram::outputs).
+    const bool output = std::find(outputs_.begin(), outputs_.end(), id) != outputs_.end();
+    const int32_t dest = output ? p_.registers++ : take_register();
     where_[static_cast<size_t>(id)] = {ExprOperand::reg, dest};
     p_.cost += n.op == ExprOp::input ? 1 : op_cost(op_of(id));
     if (n.op == ExprOp::input) {  // a channel input, gathered per block
@@ -274,8 +287,8 @@ class Compiler {
   const std::vector<NodeId>& outputs_;
   const std::vector<ExprLayout>& layouts_;
   std::vector<char> live_, elementwise_, folded_;
-  std::vector<NodeId> paired_;    // for erf and erfc: the exponential they take, or -1
-  std::vector<NodeId> moved_to_;  // for an exponential computed early: its function, or -1
+  std::vector<NodeId> paired_;    // for a function of kSharing: the partner it takes, or -1
+  std::vector<NodeId> moved_to_;  // for a partner computed early: its function, or -1
   std::vector<NodeId> last_use_;
   std::vector<ExprOperand> where_;
   std::vector<int32_t> free_;

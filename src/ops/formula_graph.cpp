@@ -19,7 +19,10 @@ double logistic(double x) {
   return x >= 0 ? 1 / (1 + z) : z / (1 + z);
 }
 
-double normal_pdf(double x) { return std::exp(-0.5 * x * x) / std::sqrt(2 * std::numbers::pi); }
+double normal_cdf_of(double x) { return 0.5 * std::erfc(-x / std::numbers::sqrt2); }
+
+// 1 / sqrt(2 pi): the normal pdf is this times e^(-x^2/2).
+constexpr double kInvSqrt2Pi = 0.398942280401432677939946059934;
 
 // One operation in double precision, with the float kernels' conventions at kinks and NaN.
 double apply(ExprOp op, double a, double b, double c) {
@@ -37,13 +40,15 @@ double apply(ExprOp op, double a, double b, double c) {
     case erf: return std::erf(a);
     case erfc: return std::erfc(a);
     case relu: return a < 0 ? 0 : a;
-    case gelu: return 0.5 * a * std::erfc(-a / std::numbers::sqrt2);
-    case gelu_derivative: return 0.5 * std::erfc(-a / std::numbers::sqrt2) + a * normal_pdf(a);
+    case gelu: return a * normal_cdf_of(a);
     case step: return a > 0 ? 1 : 0;
     case sign: return a > 0 ? 1 : (a < 0 ? -1 : 0);
     case exp_minus_square: return std::exp(-a * a);
     case erf_given: return std::erf(a);
     case erfc_given: return std::erfc(a);
+    case gaussian: return std::exp(-0.5 * a * a);
+    case normal_cdf:
+    case normal_cdf_given: return normal_cdf_of(a);
     case add: return a + b;
     case sub: return a - b;
     case mul: return a * b;
@@ -105,7 +110,8 @@ const char* function_name(ExprOp op) {
     case erfc: return "erfc";
     case relu: return "relu";
     case gelu: return "gelu";
-    case gelu_derivative: return "gelu'";
+    case normal_cdf:
+    case normal_cdf_given: return "Phi";
     case step: return "step";
     case sign: return "sign";
     case min: return "min";
@@ -266,11 +272,13 @@ std::vector<NodeId> Graph::gradient(NodeId root, const std::vector<int32_t>& wrt
       case eq:
       case ne:
         break;  // constant, or piecewise constant: derivative 0
-      case gelu_derivative:
       case erf_given:  // (only in compiled programs)
       case erfc_given:
+      case normal_cdf_given:
         throw Error("formula: the derivative of a derivative is not supported");
       case exp_minus_square: add_to(a, times(make(mul, make(mul, constant(-2), a), id))); break;
+      case gaussian: add_to(a, times(make(neg, make(mul, a, id)))); break;
+      case normal_cdf: add_to(a, times(make(mul, constant(kInvSqrt2Pi), make(gaussian, a)))); break;
       case neg: add_to(a, make(neg, g)); break;
       case exp: add_to(a, times(id)); break;
       case expm1: add_to(a, times(make(exp, a))); break;
@@ -288,7 +296,15 @@ std::vector<NodeId> Graph::gradient(NodeId root, const std::vector<int32_t>& wrt
         break;
       }
       case relu: add_to(a, times(make(step, a))); break;
-      case gelu: add_to(a, times(make(gelu_derivative, a))); break;
+      case gelu: {
+        // Phi(a) + a phi(a), the built-in's derivative: a program that computes gelu and its
+        // derivative together computes e^(-a^2/2) and Phi once (formula_compile.cpp pairs
+        // them). Made in this order, so that their ids are too.
+        const NodeId e = make(gaussian, a);
+        const NodeId cdf = make(normal_cdf, a);
+        add_to(a, times(make(add, cdf, make(mul, make(mul, constant(kInvSqrt2Pi), a), e))));
+        break;
+      }
       case add: add_to(a, g); add_to(b, g); break;
       case sub: add_to(a, g); add_to(b, make(neg, g)); break;
       case mul: add_to(a, times(b)); add_to(b, times(a)); break;
@@ -352,6 +368,7 @@ std::string Graph::text(NodeId root, const std::vector<std::string>& names) cons
   const int p = precedence(n.op);
   if (n.op == neg) return fmt::format("-{}", operand(n.a, p + 1));
   if (n.op == exp_minus_square) return fmt::format("exp(-{}^2)", operand(n.a, 6));
+  if (n.op == gaussian) return fmt::format("exp(-{}^2 / 2)", operand(n.a, 6));
   if (const std::string s = symbol(n.op); !s.empty()) {
     // Left-associative: the right operand of - and / needs parentheses at equal precedence.
     const bool strict = n.op == sub || n.op == div || p == 1;
