@@ -283,10 +283,10 @@ TEST_CASE("fused: the same bits at 1 and 2 threads, parameter sums included", "[
 }
 
 TEST_CASE("fused: outputs too large for the caches, streamed to memory, hold the same bits", "[formula][fused][streamed]") {
-  // 2^21 + 5 floats: past the 8 MiB from which a program's outputs bypass the caches, with a
+  // 2^22 + 5 floats: past the 16 MiB from which a program's outputs bypass the caches, with a
   // tail shorter than a vector. Elementwise values do not depend on the length, so the
   // large tensors' first elements must be the bits of the same elements computed alone.
-  const int64_t large = (int64_t{1} << 21) + 5, small = 1000;
+  const int64_t large = (int64_t{1} << 22) + 5, small = 1000;
   Generator gen(3);
   const std::vector<float> x0 = Tensor::randn({large}, gen).to_vector();
   const std::vector<float> w0 = Tensor::randn({large}, gen).to_vector();

@@ -59,10 +59,11 @@ inline void store(float* data, int64_t k, float v) {
 }
 
 // Results at least this large go to memory around the caches (stream_copy): a plain store
-// first reads each line it writes into the cache (a write-allocate), which makes a loop that
-// writes two 64 MiB outputs half as fast again (bench/RESULTS.md, W6f); a result this large
-// leaves the caches before anything reads it anyway.
-inline constexpr int64_t kStreamingBytes = int64_t{8} << 20;
+// first reads each line it writes into the cache (a write-allocate), which made a loop that
+// writes two 64 MiB outputs a third slower (bench/RESULTS.md, W6f). Half an L3 of 32 MiB: a
+// smaller result may still be in the cache when the next op reads it (an FFN's [1024, 2048]
+// activation, 8 MiB, is read by the next product at once).
+inline constexpr int64_t kStreamingBytes = int64_t{16} << 20;
 
 // Whether stream_copy can write to `p`: the x86 stores it uses need 16-byte alignment.
 inline bool streamable(const float* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
