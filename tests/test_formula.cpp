@@ -203,7 +203,12 @@ TEST_CASE("kinks follow PyTorch's conventions", "[formula][kinks]") {
 }
 
 TEST_CASE("derivatives are simplified, constants folded, as text", "[formula][derivative]") {
-  CHECK(Formula("x^2").derivative_text() == "x + x");
+  CHECK(Formula("x^2").derivative_text() == "2 * x");
+  // Like terms meet and constant factors fold: x^3 by the product rule is x^2 + 2 x x.
+  CHECK(Formula("x^3").derivative_text() == "3 * x * x");
+  CHECK(Formula("x - x + 2 * sigmoid(x)").derivative_text() == "2 * sigmoid(x) * (1 - sigmoid(x))");
+  CHECK(Formula("0.5 * x * tanh(x)").derivative_text() ==
+        "0.5 * tanh(x) + 0.5 * x * (1 - tanh(x) * tanh(x))");
   CHECK(Formula("3 * x + 2").derivative_text() == "3");
   CHECK(Formula("x * sigmoid(x)").derivative_text() ==
         "sigmoid(x) + x * sigmoid(x) * (1 - sigmoid(x))");

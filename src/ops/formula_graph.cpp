@@ -148,6 +148,13 @@ NodeId Graph::make(ExprOp op, NodeId a, NodeId b, NodeId c) {
   return simplify(op, a, b, c);
 }
 
+// `id` as c * t: a constant factor and the rest (1 and id itself when there is none).
+std::pair<double, NodeId> Graph::scaled(NodeId id) const {
+  const Node& n = (*this)[id];
+  if (n.op == ExprOp::mul && is_constant(n.a)) return {(*this)[n.a].value, n.b};
+  return {1.0, id};
+}
+
 // The rewrites of `make`. They hold for finite values; like every symbolic differentiator,
 // 0 * f is taken as 0 even where f would be infinite.
 NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
@@ -167,11 +174,17 @@ NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
       }
       if ((*this)[b].op == neg) return make(sub, a, (*this)[b].a);
       if (na.op == neg) return make(sub, b, na.a);
+      if (const auto [ca, ta] = scaled(a); true)
+        if (const auto [cb, tb] = scaled(b); ta == tb) return make(mul, constant(ca + cb), ta);
+      // (p + q) + q': a derivative's terms arrive one by one, like terms often last.
+      if (na.op == add && scaled(na.b).second == scaled(b).second) return make(add, na.a, make(add, na.b, b));
       break;
     case sub:
       if (is_constant(b, 0)) return a;
       if (is_constant(a, 0)) return make(neg, b);
       if ((*this)[b].op == neg) return make(add, a, (*this)[b].a);
+      if (const auto [ca, ta] = scaled(a); true)
+        if (const auto [cb, tb] = scaled(b); ta == tb) return make(mul, constant(ca - cb), ta);
       break;
     case mul:
       if (is_constant(b)) std::swap(a, b);  // a constant factor goes first
@@ -195,10 +208,14 @@ NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
         return make(mul, make(neg, a), (*this)[b].a);
       if ((*this)[a].op == neg) return make(neg, make(mul, (*this)[a].a, b));
       if ((*this)[b].op == neg) return make(neg, make(mul, a, (*this)[b].a));
-      // A constant factor of the right operand moves out to the front, where it meets others
-      // and folds: a derivative's c1 * (x * (c2 * f)) becomes (c1 c2) * (x * f).
+      // A constant factor of either operand moves out to the front, where it meets others and
+      // folds: a derivative's c1 * (x * (c2 * f)) becomes (c1 c2) * (x * f).
       if (!is_constant(a) && (*this)[b].op == mul && is_constant((*this)[b].a))
         return make(mul, (*this)[b].a, make(mul, a, (*this)[b].b));
+      if (!is_constant(a) && na.op == mul && is_constant(na.a)) return make(mul, na.a, make(mul, na.b, b));
+      // (p q) q = p q^2, so that x^3's derivative, x^2 + (g x) x + (g x) x by the product rule,
+      // meets its like terms: 3 g x^2.
+      if (na.op == mul && na.b == b && !is_constant(b)) return make(mul, na.a, make(mul, b, b));
       break;
     case div:
       if (is_constant(b)) return make(mul, constant(1 / (*this)[b].value), a);

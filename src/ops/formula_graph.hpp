@@ -62,6 +62,7 @@ class Graph {
  private:
   NodeId intern(Node node);
   NodeId simplify(ExprOp op, NodeId a, NodeId b, NodeId c);
+  std::pair<double, NodeId> scaled(NodeId id) const;
   std::vector<Node> nodes_;
   std::map<std::tuple<int, NodeId, NodeId, NodeId, double, int32_t>, NodeId> index_;
 };
