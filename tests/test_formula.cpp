@@ -224,6 +224,33 @@ TEST_CASE("derivatives are simplified, constants folded, as text", "[formula][de
   CHECK(Formula("gelu(x)").derivative_text() == "Phi(x) + 0.398942 * x * exp(-x^2 / 2)");
 }
 
+TEST_CASE("an add of a product that nothing else reads runs as one muladd", "[formula][program]") {
+  using kernels::ExprOp;
+  using kernels::ExprLayout;
+  formula::Graph g;
+  const formula::NodeId x = g.input(0);
+  const formula::NodeId w = g.input(1);
+  const formula::NodeId product = g.make(ExprOp::mul, x, w);
+  const formula::NodeId root = g.make(ExprOp::add, product, x);  // x * w + x
+  const auto program_for = [&](std::vector<formula::NodeId> outputs) {
+    return formula::compile(g, outputs, {ExprLayout::elementwise, ExprLayout::elementwise},
+                            std::vector<kernels::ExprReduce>(outputs.size(), kernels::ExprReduce::none));
+  };
+  const kernels::ExprProgram fused = program_for({root});
+  REQUIRE(fused.block_code.size() == 1);
+  CHECK(fused.block_code[0].op == ExprOp::muladd);
+  // When x * w is an output too, it keeps its instruction and the add stays an add.
+  const kernels::ExprProgram kept = program_for({root, product});
+  REQUIRE(kept.block_code.size() == 2);
+  CHECK(kept.block_code[0].op == ExprOp::mul);
+  CHECK(kept.block_code[1].op == ExprOp::add);
+  // Products exact in float32, so that one rounding or two give the same.
+  const std::vector<float> xs{-3.f, -0.5f, 0.f, 1.25f, 7.f}, ws{2.f, -4.f, 9.f, 0.5f, -1.f};
+  std::vector<float> y(xs.size());
+  kernels::run_expr_program(fused, 5, 1, 1, {xs.data(), ws.data()}, {{y.data()}});
+  for (size_t i = 0; i < xs.size(); ++i) CHECK(y[i] == xs[i] * ws[i] + xs[i]);
+}
+
 TEST_CASE("a program with gelu and its derivative computes e^(-x^2/2) and Phi once", "[formula][derivative][program]") {
   using kernels::ExprOp;
   using kernels::ExprLayout;

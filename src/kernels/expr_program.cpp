@@ -60,6 +60,7 @@ ACTLAB_ALWAYS_INLINE float apply(float a, float b, float c) {
   else if constexpr (O == eq) return a == b ? 1.f : 0.f;
   else if constexpr (O == ne) return a != b ? 1.f : 0.f;
   else if constexpr (O == where) return a != 0.f ? b : c;
+  else if constexpr (O == muladd) return fastmath::detail::multiply_add(a, b, c);
   else return 0.f;  // leaves: never instructions
 }
 
@@ -69,7 +70,7 @@ ACTLAB_ALWAYS_INLINE float apply(float a, float b, float c) {
   X(neg) X(exp) X(expm1) X(log) X(log1p) X(sqrt) X(abs) X(tanh) X(sigmoid) X(softplus) X(erf) \
   X(erfc) X(relu) X(gelu) X(step) X(sign) X(exp_minus_square) X(gaussian) X(normal_cdf)
 #define ACTLAB_EXPR_OTHER_OPS(X)                                                     \
-  X(add) X(sub) X(mul) X(div) X(min) X(max) X(lt) X(le) X(gt) X(ge) X(eq) X(ne) X(where) \
+  X(add) X(sub) X(mul) X(div) X(min) X(max) X(lt) X(le) X(gt) X(ge) X(eq) X(ne) X(where) X(muladd) \
   X(erf_given) X(erfc_given) X(normal_cdf_given)
 #define ACTLAB_EXPR_CASE(name) \
   case name: visit(OpConstant<name>{}); return;
@@ -124,9 +125,13 @@ struct Block {
     }
     const float* __restrict b = b_reg ? regs[in.b.index] : nullptr;
     const float sb = b_reg ? 0.f : scalars[in.b.index];
-    if (arity == 3) {  // where: the compiler gives it registers only
+    if (arity == 3) {  // where and muladd: registers only, but for muladd's scalar factor
       const float* __restrict c = regs[in.c.index];
-      _Pragma("GCC unroll 4") for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(a[i], b[i], c[i]);
+      if (a_reg) {
+        _Pragma("GCC unroll 4") for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(a[i], b[i], c[i]);
+      } else {
+        _Pragma("GCC unroll 4") for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(sa, b[i], c[i]);
+      }
     } else if (a_reg && b_reg) {
       _Pragma("GCC unroll 4") for (int64_t i = 0; i < len; ++i) d[i] = apply<O>(a[i], b[i], 0.f);
     } else if (a_reg) {
@@ -212,12 +217,20 @@ std::vector<Delivery> deliveries(const ExprProgram& p, int64_t n, const std::vec
   return d;
 }
 
-// This thread's registers, kept from run to run so that a run allocates nothing. A thread
-// runs one program at a time: block code calls nothing outside this file.
-float* scratch(int64_t floats) {
+// This thread's registers, kept from run to run so that a run allocates nothing, and placed at
+// the same offset in a 4 KiB page as `like` (the first elementwise input, if any): registers
+// 16 bytes off a cache line and at an unlucky distance from the input they are computed from
+// made W6f's forward 35% slower (bench/RESULTS.md); actlab's large buffers all start 64 bytes
+// into a page, so registers, inputs and outputs then line up alike. A thread runs one program
+// at a time: block code calls nothing outside this file.
+float* scratch(int64_t floats, const float* like) {
+  constexpr uintptr_t kPage = 4096;
   thread_local std::vector<float> registers;
-  if (static_cast<int64_t>(registers.size()) < floats) registers.resize(static_cast<size_t>(floats));
-  return registers.data();
+  const auto size = static_cast<size_t>(floats) + kPage / sizeof(float);
+  if (registers.size() < size) registers.resize(size);
+  const auto at = [](const float* p) { return reinterpret_cast<uintptr_t>(p) % kPage; };
+  const uintptr_t shift = (kPage + (like != nullptr ? at(like) : 0) - at(registers.data())) % kPage;
+  return registers.data() + shift / sizeof(float);
 }
 
 float operand_value(const Block& b, ExprOperand o, int64_t i) {
@@ -233,7 +246,7 @@ bool expr_can_fold(ExprOp outer, ExprOp inner) {
 int expr_arity(ExprOp op) {
   using enum ExprOp;
   if (op == constant || op == input) return 0;
-  if (op == where) return 3;
+  if (op == where || op == muladd) return 3;
   return op >= add ? 2 : 1;
 }
 
@@ -264,9 +277,12 @@ void run_expr_program(const ExprProgram& p, int64_t n, int64_t channels, int64_t
   float* partial = partials.data();
   const std::vector<Delivery> delivery = deliveries(p, n, inputs, outputs);
   const std::vector<Delivery>* how = &delivery;
+  const auto elementwise_input = std::find(p.inputs.begin(), p.inputs.end(), ExprLayout::elementwise);
+  const float* first_elementwise =
+      elementwise_input == p.inputs.end() ? nullptr : inputs[static_cast<size_t>(elementwise_input - p.inputs.begin())];
   detail::parallel_for(blocks, kExprBlock * p.cost, [=](int64_t first, int64_t last) {
     const ExprProgram& pr = *program;
-    float* temps = scratch(pr.registers * kExprBlock);
+    float* temps = scratch(pr.registers * kExprBlock, first_elementwise);
     std::vector<float*> regs(static_cast<size_t>(pr.registers));
     for (int32_t r = 0; r < pr.registers; ++r) regs[static_cast<size_t>(r)] = temps + r * kExprBlock;
     for (const auto& [reg, slot] : pr.splats)

@@ -16,13 +16,15 @@ namespace actlab::kernels {
 // (e^(-x^2), erf's and erfc's derivative but for a factor), gaussian (e^(-x^2/2)) and
 // normal_cdf (Phi, gelu(x) / x) exist for derivatives; erf_given, erfc_given and
 // normal_cdf_given (erf(a), erfc(a) and Phi(a) given b, their exponential) only in programs,
-// where a program that needs both erfc(a) and e^(-a^2) computes the exponential once.
+// where a program that needs both erfc(a) and e^(-a^2) computes the exponential once;
+// muladd (a b + c, rounded once where the CPU has FMA) only in programs too, for an add of a
+// product that nothing else reads.
 enum class ExprOp : uint8_t {
   constant, input,
   neg, exp, expm1, log, log1p, sqrt, abs, tanh, sigmoid, softplus, erf, erfc, relu, gelu,
   step, sign, exp_minus_square, gaussian, normal_cdf,
   add, sub, mul, div, min, max, lt, le, gt, ge, eq, ne, erf_given, erfc_given, normal_cdf_given,
-  where,
+  where, muladd,
 };
 
 int expr_arity(ExprOp op);  // 0 for leaves, 1 to 3 for operations
@@ -67,7 +69,8 @@ struct ExprProgram {
   std::vector<ExprInstruction> scalar_code;  // run once per run
   std::vector<ExprInstruction> block_code;   // run per block; gathers of channel inputs first
   int32_t registers = 0;            // elementwise inputs first (they point into the input)
-  // (register, scalar slot): registers that hold a scalar in every lane, for where()'s
+  // (register, scalar slot): registers that hold a scalar in every lane, for where()'s and
+  // muladd's
   // operands, filled once per thread.
   std::vector<std::pair<int32_t, int32_t>> splats;
   // Each output computed by block code has a register of its own, which no other value

@@ -152,6 +152,7 @@ class Compiler {
 
   // The operation an instruction for node `id` runs.
   ExprOp op_of(NodeId id) const {
+    if (fused_product(id) >= 0) return ExprOp::muladd;
     if (paired_[static_cast<size_t>(id)] < 0) return g_[id].op;
     return sharing_of(g_[id].op)->given;
   }
@@ -168,40 +169,66 @@ class Compiler {
     return id;
   }
 
-  // Unary nodes folded into their one user, an add or a mul (kernels::expr_can_fold): they
-  // get no instruction of their own.
+  // Nodes that get no instruction of their own: a product that one add alone reads, which
+  // then runs as muladd (its operands are the product's, then the add's other), and a unary
+  // node folded into its one user, an add or a mul (kernels::expr_can_fold).
   void find_folds(NodeId last) {
-    folded_.assign(live_.size(), 0);
+    folded_.assign(live_.size(), Fold::none);
+    fused_product_.assign(live_.size(), -1);
     std::vector<int> uses(live_.size(), 0);
     for (NodeId out : outputs_) uses[static_cast<size_t>(out)] += 2;  // outputs stay
     for (NodeId id = 0; id <= last; ++id)
-      if (live_[static_cast<size_t>(id)] && elementwise(id))
+      if (computed(id))
         for (NodeId child : reads_of(id))
           if (child >= 0) ++uses[static_cast<size_t>(child)];
-    const auto foldable = [&](NodeId parent, NodeId child) {
-      return child >= 0 && uses[static_cast<size_t>(child)] == 1 && elementwise(child) &&
-             kernels::expr_can_fold(g_[parent].op, op_of(child));
+    const auto only_reader = [&](NodeId child) {
+      return child >= 0 && uses[static_cast<size_t>(child)] == 1 && elementwise(child);
     };
     for (NodeId id = 0; id <= last; ++id) {
-      if (!live_[static_cast<size_t>(id)] || !elementwise(id)) continue;
       const Node& n = g_[id];
-      if (n.a == n.b) continue;  // x * x: one operand twice
-      if (foldable(id, n.b)) folded_[static_cast<size_t>(n.b)] = 1;
-      else if (foldable(id, n.a)) folded_[static_cast<size_t>(n.a)] = 1;
+      if (!computed(id) || n.op != ExprOp::add || n.a == n.b) continue;
+      for (NodeId product : {n.b, n.a})
+        if (only_reader(product) && op_of(product) == ExprOp::mul && paired_[static_cast<size_t>(product)] < 0) {
+          folded_[static_cast<size_t>(product)] = Fold::into_muladd;
+          fused_product_[static_cast<size_t>(id)] = product;
+          break;
+        }
+    }
+    for (NodeId id = 0; id <= last; ++id) {
+      const Node& n = g_[id];
+      if (!computed(id) || n.a == n.b || is_folded(id) || fused_product_[static_cast<size_t>(id)] >= 0)
+        continue;  // (x * x: one operand twice)
+      const auto foldable = [&](NodeId child) {
+        return only_reader(child) && kernels::expr_can_fold(n.op, op_of(child));
+      };
+      if (foldable(n.b)) folded_[static_cast<size_t>(n.b)] = Fold::into_user;
+      else if (foldable(n.a)) folded_[static_cast<size_t>(n.a)] = Fold::into_user;
     }
   }
 
-  bool is_folded(NodeId id) const { return id >= 0 && !folded_.empty() && folded_[static_cast<size_t>(id)] != 0; }
+  bool is_folded(NodeId id) const {
+    return id >= 0 && !folded_.empty() && folded_[static_cast<size_t>(id)] != Fold::none;
+  }
+  bool folded_unary(NodeId id) const {
+    return id >= 0 && !folded_.empty() && folded_[static_cast<size_t>(id)] == Fold::into_user;
+  }
 
   // The operands an instruction for node `id` reads: a folded operand's own operand stands in
-  // for it, and a paired erf or erfc reads its exponential as well.
+  // for it, a paired function reads its partner as well, and a muladd reads the product's
+  // operands and the add's other.
   std::array<NodeId, 3> reads_of(NodeId id) const {
     const Node& n = g_[id];
+    if (const NodeId product = fused_product(id); product >= 0)
+      return {g_[product].a, g_[product].b, n.a == product ? n.b : n.a};
     std::array<NodeId, 3> r{n.a, n.b, n.c};
     for (NodeId& child : r)
-      if (is_folded(child)) child = g_[child].a;
+      if (folded_unary(child)) child = g_[child].a;
     if (paired_[static_cast<size_t>(id)] >= 0) r[1] = paired_[static_cast<size_t>(id)];
     return r;
+  }
+
+  NodeId fused_product(NodeId id) const {
+    return fused_product_.empty() ? -1 : fused_product_[static_cast<size_t>(id)];
   }
 
   ExprOperand operand(NodeId id) const { return id >= 0 ? where_[static_cast<size_t>(id)] : ExprOperand{}; }
@@ -267,13 +294,13 @@ class Compiler {
     }
     const std::array<NodeId, 3> reads = reads_of(id);
     ExprInstruction in{op_of(id), dest, operand(reads[0]), operand(reads[1]), operand(reads[2])};
-    if (n.op == ExprOp::where) {
-      in.a = as_register(in.a);
+    if (kernels::expr_arity(in.op) == 3) {  // (muladd's factor a, a constant, stays scalar)
+      if (in.op == ExprOp::where) in.a = as_register(in.a);
       in.b = as_register(in.b);
       in.c = as_register(in.c);
     }
     // A folded unary goes into the second operand (add and mul commute).
-    const NodeId folded = is_folded(n.b) ? n.b : is_folded(n.a) ? n.a : -1;
+    const NodeId folded = folded_unary(n.b) ? n.b : folded_unary(n.a) ? n.a : -1;
     if (folded >= 0) {
       in.inner = op_of(folded);
       in.a = operand(folded == n.b ? n.a : n.b);
@@ -286,7 +313,10 @@ class Compiler {
   const Graph& g_;
   const std::vector<NodeId>& outputs_;
   const std::vector<ExprLayout>& layouts_;
-  std::vector<char> live_, elementwise_, folded_;
+  enum class Fold : uint8_t { none, into_user, into_muladd };
+  std::vector<char> live_, elementwise_;
+  std::vector<Fold> folded_;
+  std::vector<NodeId> fused_product_;  // for an add run as muladd: its product, or -1
   std::vector<NodeId> paired_;    // for a function of kSharing: the partner it takes, or -1
   std::vector<NodeId> moved_to_;  // for a partner computed early: its function, or -1
   std::vector<NodeId> last_use_;

@@ -62,6 +62,7 @@ double apply(ExprOp op, double a, double b, double c) {
     case eq: return a == b;
     case ne: return a != b;
     case where: return a != 0 ? b : c;
+    case muladd: return a * b + c;
     case constant:
     case input: break;
   }
@@ -292,6 +293,7 @@ std::vector<NodeId> Graph::gradient(NodeId root, const std::vector<int32_t>& wrt
       case erf_given:  // (only in compiled programs)
       case erfc_given:
       case normal_cdf_given:
+      case muladd:
         throw Error("formula: the derivative of a derivative is not supported");
       case exp_minus_square: add_to(a, times(make(mul, make(mul, constant(-2), a), id))); break;
       case gaussian: add_to(a, times(make(neg, make(mul, a, id)))); break;
