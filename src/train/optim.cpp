@@ -147,8 +147,11 @@ void Adam::update(size_t i, float* p, const float* g, int64_t n) {
   t += 1.f;
   const double lr = this->lr();
   const float step_size = static_cast<float>(lr / (1.0 - std::pow(double{beta1_}, t)));
-  const float bias_correction2_sqrt =
-      static_cast<float>(std::sqrt(1.0 - std::pow(double{beta2_}, t)));
+  // sqrt(v) / sqrt(1 - beta2^t) as a product: a division per element costs more than the
+  // memory it reads here (W4's AdamW step, 2.1M parameters: 1.51 -> 1.37 ms). PyTorch divides;
+  // the two differ by an ulp at most, within the reference tests' tolerance.
+  const float inverse_bias_correction2_sqrt =
+      static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(double{beta2_}, t)));
   // One loop serves both: Adam adds l2 * p to the gradient, AdamW multiplies p by decay
   // (and the other factor is the identity: 0 or 1).
   const float weight_decay = decays(i) ? weight_decay_ : 0.f;
@@ -168,7 +171,7 @@ void Adam::update(size_t i, float* p, const float* g, int64_t n) {
       m[k] = b1 * m[k] + one_minus_b1 * gk;
       v[k] = b2 * v[k] + one_minus_b2 * gk * gk;
       // eps is added after the bias correction of sqrt(v), exactly where PyTorch adds it.
-      const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;
+      const float denom = std::sqrt(v[k]) * inverse_bias_correction2_sqrt + eps;
       p[k] = p[k] * decay - step_size * m[k] / denom;
     }
   });
