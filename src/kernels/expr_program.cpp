@@ -237,6 +237,19 @@ float operand_value(const Block& b, ExprOperand o, int64_t i) {
   return o.kind == ExprOperand::reg ? b.regs[o.index][i] : b.scalars[o.index];
 }
 
+// y = (or +=) operand o over the block: a loop per case, each a plain one.
+void copy_out(const Block& b, ExprOperand o, float* y, bool accumulate) {
+  if (o.kind == ExprOperand::scalar) {
+    const float v = b.scalars[o.index];
+    if (accumulate) for (int64_t i = 0; i < b.len; ++i) y[i] += v;
+    else for (int64_t i = 0; i < b.len; ++i) y[i] = v;
+  } else {
+    const float* v = b.regs[o.index];
+    if (accumulate) for (int64_t i = 0; i < b.len; ++i) y[i] += v[i];
+    else for (int64_t i = 0; i < b.len; ++i) y[i] = v[i];
+  }
+}
+
 }  // namespace
 
 bool expr_can_fold(ExprOp outer, ExprOp inner) {
@@ -307,12 +320,11 @@ void run_expr_program(const ExprProgram& p, int64_t n, int64_t channels, int64_t
       for (size_t o = 0; o < pr.outputs.size(); ++o) {
         const ExprOperand src = pr.outputs[o];
         float* sums = partial + static_cast<size_t>(block) * partial_width + partial_at[o];
-        float* y = (*out)[o].data + start;
         switch ((*how)[o]) {
           case Delivery::in_place:
             break;
           case Delivery::streamed:
-            stream_copy(y, regs[static_cast<size_t>(src.index)], b.len);
+            stream_copy((*out)[o].data + start, regs[static_cast<size_t>(src.index)], b.len);
             break;
           case Delivery::sum: {
             float s = 0.f;
@@ -325,8 +337,7 @@ void run_expr_program(const ExprProgram& p, int64_t n, int64_t channels, int64_t
               sums[((start + i) / inner) % channels] += operand_value(b, src, i);
             break;
           case Delivery::copied:
-            if ((*out)[o].accumulate) for (int64_t i = 0; i < b.len; ++i) y[i] += operand_value(b, src, i);
-            else for (int64_t i = 0; i < b.len; ++i) y[i] = operand_value(b, src, i);
+            copy_out(b, src, (*out)[o].data + start, (*out)[o].accumulate);
             break;
         }
       }
