@@ -159,7 +159,7 @@ std::pair<double, NodeId> Graph::scaled(NodeId id) const {
 // The rewrites of `make`. They hold for finite values; like every symbolic differentiator,
 // 0 * f is taken as 0 even where f would be infinite.
 NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
-  const Node& na = (*this)[a];
+  const Node na = (*this)[a];  // a copy: the rewrites below make nodes, which may move nodes_
   switch (op) {
     case neg:
       if (na.op == neg) return na.a;
