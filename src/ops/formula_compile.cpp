@@ -294,7 +294,7 @@ class Compiler {
     }
     const std::array<NodeId, 3> reads = reads_of(id);
     ExprInstruction in{op_of(id), dest, operand(reads[0]), operand(reads[1]), operand(reads[2])};
-    if (kernels::expr_arity(in.op) == 3) {  // (muladd's factor a, a constant, stays scalar)
+    if (kernels::expr_arity(in.op) == 3) {  // (muladd's first factor may stay a scalar)
       if (in.op == ExprOp::where) in.a = as_register(in.a);
       in.b = as_register(in.b);
       in.c = as_register(in.c);

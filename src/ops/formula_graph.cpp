@@ -156,6 +156,14 @@ std::pair<double, NodeId> Graph::scaled(NodeId id) const {
   return {1.0, id};
 }
 
+// c a +- d a = (c +- d) a, for op add or sub, or -1 when a and b are not terms of one node.
+NodeId Graph::like_terms(ExprOp op, NodeId a, NodeId b) {
+  const auto [ca, ta] = scaled(a);
+  const auto [cb, tb] = scaled(b);
+  if (ta != tb) return -1;
+  return make(mul, constant(op == add ? ca + cb : ca - cb), ta);
+}
+
 // The rewrites of `make`. They hold for finite values; like every symbolic differentiator,
 // 0 * f is taken as 0 even where f would be infinite.
 NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
@@ -175,8 +183,7 @@ NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
       }
       if ((*this)[b].op == neg) return make(sub, a, (*this)[b].a);
       if (na.op == neg) return make(sub, b, na.a);
-      if (const auto [ca, ta] = scaled(a); true)
-        if (const auto [cb, tb] = scaled(b); ta == tb) return make(mul, constant(ca + cb), ta);
+      if (const NodeId sum = like_terms(add, a, b); sum >= 0) return sum;
       // (p + q) + q': a derivative's terms arrive one by one, like terms often last.
       if (na.op == add && scaled(na.b).second == scaled(b).second) return make(add, na.a, make(add, na.b, b));
       break;
@@ -184,8 +191,7 @@ NodeId Graph::simplify(ExprOp op, NodeId a, NodeId b, NodeId c) {
       if (is_constant(b, 0)) return a;
       if (is_constant(a, 0)) return make(neg, b);
       if ((*this)[b].op == neg) return make(add, a, (*this)[b].a);
-      if (const auto [ca, ta] = scaled(a); true)
-        if (const auto [cb, tb] = scaled(b); ta == tb) return make(mul, constant(ca - cb), ta);
+      if (const NodeId difference = like_terms(sub, a, b); difference >= 0) return difference;
       break;
     case mul:
       if (is_constant(b)) std::swap(a, b);  // a constant factor goes first

@@ -63,6 +63,7 @@ class Graph {
   NodeId intern(Node node);
   NodeId simplify(ExprOp op, NodeId a, NodeId b, NodeId c);
   std::pair<double, NodeId> scaled(NodeId id) const;
+  NodeId like_terms(ExprOp op, NodeId a, NodeId b);
   std::vector<Node> nodes_;
   std::map<std::tuple<int, NodeId, NodeId, NodeId, double, int32_t>, NodeId> index_;
 };
