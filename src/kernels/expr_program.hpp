@@ -69,19 +69,22 @@ struct ExprProgram {
   std::vector<ExprInstruction> scalar_code;  // run once per run
   std::vector<ExprInstruction> block_code;   // run per block; gathers of channel inputs first
   int32_t registers = 0;            // elementwise inputs first (they point into the input)
-  // (register, scalar slot): registers that hold a scalar in every lane, for where()'s and
-  // muladd's
-  // operands, filled once per thread.
+  // (register, scalar slot): registers that hold a scalar in every lane, for the operands of
+  // where() and of muladd's addend and second factor, filled once per thread.
   std::vector<std::pair<int32_t, int32_t>> splats;
   // Each output computed by block code has a register of its own, which no other value
-  // shares: when the output's memory is fresh (not accumulated into, not an input's too), that
-  // register points into it, and the instruction stores the values while it computes them
-  // instead of into L1 for a copy after the block.
+  // shares, so that the register can point into the output's memory and the instruction store
+  // its values there as it computes them, or a large output be streamed from it after each
+  // block (run_expr_program's Delivery says which, and when neither is possible).
   std::vector<ExprOperand> outputs;
   std::vector<ExprReduce> reduce;   // per output
   int64_t cost = 1;                 // rough work per element, for parallel_for's split
 };
 
+// Floats per block. 256 rather than 512 since session 6 (a change that entered with an
+// experiment, then measured side by side): W6f 43-46 against 46-49 ms a step, its program's
+// seven registers then take 7 KiB of L1; the activations suite's formulas within noise of each
+// other (bench/RESULTS.md).
 inline constexpr int64_t kExprBlock = 256;
 
 struct ExprOutput {
